@@ -1,0 +1,63 @@
+//! Stage 1: parse the attribute's arguments, `#[analyzed_phase(name = "build")]`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::{Expr, ExprLit, Lit, LitStr};
+
+/// The attribute's arguments, with their spans kept for the checks in `valid`.
+#[derive(Default)]
+pub(crate) struct Args {
+    /// `name = "..."`: the phase name (default: the function's name).
+    pub(crate) name: Option<LitStr>,
+}
+
+/// How to write the arguments; every argument error ends with it.
+const USAGE: &str = "write `#[analyzed_phase]` or `#[analyzed_phase(name = \"build\")]`";
+
+/// Parses the tokens between the attribute's parentheses.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    // A bare string, `#[analyzed_phase("build")]`, is the most likely slip: say how to fix it
+    // instead of syn's "expected identifier".
+    if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "the phase name needs the `name = ` key: write `#[analyzed_phase(name = {})]`",
+                quote::quote!(#lit)
+            ),
+        ));
+    }
+    let mut args = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            if args.name.is_some() {
+                return Err(meta
+                    .error("duplicate `name` argument: a phase has one name; remove one of them"));
+            }
+            if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+                return Err(meta.error(format!("`name` needs a value: {USAGE}")));
+            }
+            let value: Expr = meta.value()?.parse()?;
+            match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => {
+                    args.name = Some(lit);
+                    Ok(())
+                }
+                other => Err(syn::Error::new_spanned(
+                    other,
+                    "the phase name must be a string literal, e.g. `name = \"build\"`",
+                )),
+            }
+        } else {
+            let path = &meta.path;
+            let shown = quote::quote!(#path).to_string().replace(' ', "");
+            Err(meta.error(format!(
+                "unknown argument `{shown}`: the only argument is `name`; {USAGE}"
+            )))
+        }
+    });
+    parser.parse2(tokens)?;
+    Ok(args)
+}

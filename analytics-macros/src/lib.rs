@@ -1,0 +1,60 @@
+//! The `#[analyzed_phase]` attribute of `analytics-runtime`. Use it through that crate
+//! (`use analytics_runtime::analyzed_phase;`): the expansion calls its hidden hook API.
+//!
+//! The pipeline follows thiserror's: [`attr`] parses the arguments, [`valid`] checks them with
+//! spanned, fix-it errors, [`expand`] generates code; on an error the item is emitted unchanged
+//! beside the error, so one mistake does not cascade into "cannot find function" errors.
+
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use syn::ItemFn;
+
+/// Measures every run of a phase function: duration and outcome, recorded in the
+/// `analytics-runtime` runtime. See `analytics_runtime::analyzed_phase` for the full docs.
+#[proc_macro_attribute]
+pub fn analyzed_phase(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    let args = match attr::parse(args.into()) {
+        Ok(args) => args,
+        Err(error) => return with_item(error, item),
+    };
+    match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(func) => match valid::check(&args, &func) {
+            Ok(()) => expand::expand(args, func).into(),
+            Err(error) => with_item(error, item),
+        },
+        Err(_) => not_a_function(item),
+    }
+}
+
+/// The error, followed by the item exactly as written.
+fn with_item(error: syn::Error, item: TokenStream2) -> TokenStream {
+    let mut out = error.to_compile_error();
+    out.extend(item);
+    out.into()
+}
+
+/// The attribute is not on a function with a body: say what it is on, or, if the tokens do
+/// not parse at all, emit them unchanged so rustc reports the real syntax error (and
+/// rust-analyzer keeps working).
+fn not_a_function(item: TokenStream2) -> TokenStream {
+    if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if decl.default.is_none() {
+            return with_item(valid::no_body(&decl.sig), item);
+        }
+    }
+    if let Ok(decl) = syn::parse2::<syn::ForeignItemFn>(item.clone()) {
+        return with_item(valid::no_body(&decl.sig), item);
+    }
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(parsed) => match valid::not_a_function(&parsed) {
+            Some(error) => with_item(error, item),
+            None => item.into(),
+        },
+        Err(_) => item.into(),
+    }
+}

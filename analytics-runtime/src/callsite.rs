@@ -1,0 +1,202 @@
+//! The per-call-site hook the attribute expands to, and the guard that times one run.
+//!
+//! Follows tracing-core's callsite: a `static` per annotated function caches its phase after
+//! the first call, so the hot path never hashes a name; registration takes a `#[cold]` path.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use crate::dispatch::{self, GLOBAL, SCOPE};
+use crate::global;
+use crate::outcome::Outcome;
+use crate::phase::{PhaseCell, Site};
+use crate::scope;
+
+/// One annotated function: its phase name and location, and (for the global runtime) the
+/// cached phase state. Built by the attribute as a `static`; not meant to be named by users.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Callsite {
+    name: &'static str,
+    site: Site,
+    /// The global runtime's phase, leaked once per call site: the global runtime lives for
+    /// the whole process, so this never dangles and costs one small box per annotated fn.
+    global_phase: OnceLock<&'static Arc<PhaseCell>>,
+}
+
+impl Callsite {
+    /// A call site for the phase `name` at `module_path`, `file`, `line`.
+    #[must_use]
+    pub const fn new(
+        name: &'static str,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Callsite {
+        Callsite {
+            name,
+            site: Site {
+                module_path,
+                file,
+                line,
+            },
+            global_phase: OnceLock::new(),
+        }
+    }
+
+    /// The before hook: starts timing one run, or returns an inert guard when nothing listens.
+    #[inline(always)]
+    pub fn enter(&'static self) -> PhaseGuard {
+        let state = dispatch::state();
+        if state == 0 {
+            return PhaseGuard::disabled();
+        }
+        self.enter_enabled(state)
+    }
+
+    #[inline]
+    fn enter_enabled(&'static self, state: usize) -> PhaseGuard {
+        if state == GLOBAL {
+            if let Some(phase) = self.global_phase.get() {
+                return PhaseGuard::start_global(phase);
+            }
+        }
+        self.enter_cold(state)
+    }
+
+    /// First call of this site on the global runtime, or any call while a scope is active.
+    #[cold]
+    #[inline(never)]
+    fn enter_cold(&'static self, state: usize) -> PhaseGuard {
+        if state >= SCOPE {
+            if let Some(runtime) = scope::current() {
+                if !runtime.is_enabled() {
+                    return PhaseGuard::disabled();
+                }
+                return match runtime.phase(self.name, self.site) {
+                    Some(phase) => PhaseGuard::start_shared(phase),
+                    None => PhaseGuard::disabled(),
+                };
+            }
+        }
+        if state & GLOBAL != 0 {
+            if let Some(runtime) = global::global() {
+                if let Some(phase) = self.global_phase.get() {
+                    return PhaseGuard::start_global(phase);
+                }
+                if let Some(phase) = runtime.phase(self.name, self.site) {
+                    let phase = self.global_phase.get_or_init(|| Box::leak(Box::new(phase)));
+                    return PhaseGuard::start_global(phase);
+                }
+            }
+        }
+        PhaseGuard::disabled()
+    }
+}
+
+enum PhaseRef {
+    Global(&'static PhaseCell),
+    Shared(Arc<PhaseCell>),
+}
+
+struct Active {
+    phase: PhaseRef,
+    start: Instant,
+}
+
+impl Active {
+    #[inline]
+    fn end(self, outcome: Outcome) {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        match self.phase {
+            PhaseRef::Global(phase) => phase.record(nanos, outcome),
+            PhaseRef::Shared(phase) => phase.record(nanos, outcome),
+        }
+    }
+}
+
+/// Times one run of a phase, from its creation to [`finish`](PhaseGuard::finish).
+///
+/// Dropped unfinished, it records the run as a panic when the thread is unwinding and as
+/// cancelled otherwise (an async phase dropped before completion). An inert guard (runtime
+/// disabled or not initialised) records nothing.
+#[must_use = "a phase run is recorded when the guard is finished or dropped"]
+pub struct PhaseGuard {
+    active: Option<Active>,
+}
+
+impl std::fmt::Debug for PhaseGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhaseGuard")
+            .field("active", &self.active.is_some())
+            .finish()
+    }
+}
+
+impl PhaseGuard {
+    /// A guard that records nothing.
+    #[inline(always)]
+    pub(crate) const fn disabled() -> PhaseGuard {
+        PhaseGuard { active: None }
+    }
+
+    #[inline]
+    fn start_global(phase: &'static Arc<PhaseCell>) -> PhaseGuard {
+        PhaseGuard {
+            active: Some(Active {
+                phase: PhaseRef::Global(phase),
+                start: Instant::now(),
+            }),
+        }
+    }
+
+    pub(crate) fn start_shared(phase: Arc<PhaseCell>) -> PhaseGuard {
+        PhaseGuard {
+            active: Some(Active {
+                phase: PhaseRef::Shared(phase),
+                start: Instant::now(),
+            }),
+        }
+    }
+
+    /// Whether this guard is measuring (false when the runtime is disabled).
+    #[must_use]
+    #[inline(always)]
+    pub fn is_active(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Ends the run with `outcome`.
+    #[inline(always)]
+    pub fn finish(mut self, outcome: Outcome) {
+        if let Some(active) = self.active.take() {
+            active.end(outcome);
+        }
+    }
+
+    /// Ends the run as a success.
+    #[inline]
+    pub fn success(self) {
+        self.finish(Outcome::Success);
+    }
+
+    /// Ends the run as a failure.
+    #[inline]
+    pub fn failure(self) {
+        self.finish(Outcome::Failure);
+    }
+}
+
+impl Drop for PhaseGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(active) = self.active.take() {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            };
+            active.end(outcome);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Per-phase state: outcome counters, failure streaks and the log of recent runs.
+//!
+//! Everything the hot path touches is an atomic, so recording a run takes no lock, cannot be
+//! poisoned and never allocates; the report reads a consistent-enough copy at any time.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::outcome::Outcome;
+use crate::report::{PhaseReport, SiteReport};
+use crate::run_log::{Run, RunLog};
+use crate::stats::DurationStats;
+
+/// Where a phase was first seen: the attribute's call site, or the caller of the manual API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Site {
+    pub(crate) module_path: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+}
+
+/// The live state of one phase (one name).
+#[derive(Debug)]
+pub(crate) struct PhaseCell {
+    name: Box<str>,
+    site: Option<Site>,
+    successes: AtomicU64,
+    /// Includes panics, so that `successes + failures + cancelled == executions`.
+    failures: AtomicU64,
+    panics: AtomicU64,
+    cancelled: AtomicU64,
+    total_nanos: AtomicU64,
+    failure_streak: AtomicU64,
+    longest_failure_streak: AtomicU64,
+    log: RunLog,
+}
+
+impl PhaseCell {
+    /// A phase with no runs whose duration window holds `window` runs.
+    pub(crate) fn new(name: &str, site: Option<Site>, window: usize) -> PhaseCell {
+        PhaseCell {
+            name: name.into(),
+            site,
+            successes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            total_nanos: AtomicU64::new(0),
+            failure_streak: AtomicU64::new(0),
+            longest_failure_streak: AtomicU64::new(0),
+            log: RunLog::new(window),
+        }
+    }
+
+    /// The phase's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Records one finished run. Lock-free and allocation-free.
+    #[inline]
+    pub(crate) fn record(&self, nanos: u64, outcome: Outcome) {
+        match outcome {
+            Outcome::Success => {
+                self.successes.fetch_add(1, Relaxed);
+                // A plain store when a streak is running; skip the write when it is already 0
+                // so concurrent successes do not bounce the cache line.
+                if self.failure_streak.load(Relaxed) != 0 {
+                    self.failure_streak.store(0, Relaxed);
+                }
+            }
+            Outcome::Failure | Outcome::Panic => {
+                self.failures.fetch_add(1, Relaxed);
+                if outcome == Outcome::Panic {
+                    self.panics.fetch_add(1, Relaxed);
+                }
+                let streak = self.failure_streak.fetch_add(1, Relaxed) + 1;
+                self.longest_failure_streak.fetch_max(streak, Relaxed);
+            }
+            // A cancelled run neither breaks nor extends a failure streak.
+            Outcome::Cancelled => {
+                self.cancelled.fetch_add(1, Relaxed);
+            }
+        }
+        self.total_nanos.fetch_add(nanos, Relaxed);
+        self.log.push(nanos, outcome);
+    }
+
+    /// Heap bytes this phase holds (its name and its run log).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.name.len() + self.log.heap_bytes()
+    }
+
+    /// A report of this phase; `scratch` is reused between phases to avoid reallocations.
+    pub(crate) fn report(&self, runs: &mut Vec<Run>, scratch: &mut Vec<f64>) -> PhaseReport {
+        // Read panics before failures, failures before successes: a run recorded meanwhile can
+        // only make a later counter larger, never leave `panics > failures`.
+        let panics = self.panics.load(Relaxed);
+        let cancelled = self.cancelled.load(Relaxed);
+        let failures = self.failures.load(Relaxed);
+        let successes = self.successes.load(Relaxed);
+        let executions = successes + failures + cancelled;
+
+        self.log.recent(runs);
+        scratch.clear();
+        // Cancelled runs were cut short: their durations would drag the statistics down.
+        scratch.extend(
+            runs.iter()
+                .filter(|r| r.outcome != Outcome::Cancelled)
+                .map(|r| r.nanos as f64 / 1e6),
+        );
+        let window_runs = scratch.len();
+        let duration_ms = DurationStats::from_unsorted(scratch);
+
+        PhaseReport {
+            name: self.name.to_string(),
+            executions,
+            successes,
+            failures,
+            panics,
+            cancelled,
+            failure_rate: if executions == 0 {
+                0.0
+            } else {
+                failures as f64 / executions as f64
+            },
+            duration_ms,
+            prediction: None,
+            total_ms: self.total_nanos.load(Relaxed) as f64 / 1e6,
+            failure_streak: self.failure_streak.load(Relaxed),
+            longest_failure_streak: self.longest_failure_streak.load(Relaxed),
+            window_runs,
+            site: self.site.map(|s| SiteReport {
+                module_path: s.module_path.to_string(),
+                file: s.file.to_string(),
+                line: s.line,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_streaks_and_window() {
+        let phase = PhaseCell::new("build", None, 3);
+        phase.record(1_000_000, Outcome::Success);
+        phase.record(2_000_000, Outcome::Failure);
+        phase.record(3_000_000, Outcome::Panic);
+        phase.record(9_000_000, Outcome::Cancelled);
+        phase.record(4_000_000, Outcome::Failure);
+        let r = phase.report(&mut Vec::new(), &mut Vec::new());
+        assert_eq!(
+            (r.executions, r.successes, r.failures, r.panics, r.cancelled),
+            (5, 1, 3, 1, 1)
+        );
+        assert_eq!(r.failure_streak, 3);
+        assert_eq!(r.longest_failure_streak, 3);
+        assert_eq!(r.failure_rate, 0.6);
+        // window of 3 runs: panic(3ms), cancelled (excluded), failure(4ms)
+        assert_eq!(r.window_runs, 2);
+        assert_eq!(r.duration_ms.min, 3.0);
+        assert_eq!(r.duration_ms.max, 4.0);
+        assert_eq!(r.total_ms, 19.0);
+        phase.record(1_000_000, Outcome::Success);
+        let r = phase.report(&mut Vec::new(), &mut Vec::new());
+        assert_eq!(r.failure_streak, 0);
+        assert_eq!(r.longest_failure_streak, 3);
+    }
+}

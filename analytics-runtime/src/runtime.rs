@@ -1,0 +1,314 @@
+//! [`Runtime`]: the value that owns every phase's state and builds reports.
+//!
+//! The global runtime installed by [`init`](crate::init) is one of these; tests and embedders
+//! can hold their own and route annotated phases to it with [`Runtime::in_scope`].
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use crate::callsite::PhaseGuard;
+use crate::config::{AnalyticsConfig, ConfigError};
+use crate::phase::{PhaseCell, Site};
+use crate::report::{MemoryReport, Report, RuntimeReport};
+use crate::scope::{self, ScopeGuard};
+
+/// The analytics runtime: phase registry, statistics and reports.
+///
+/// Cloning is cheap and shares the state (it is an `Arc` inside).
+///
+/// ```
+/// use analytics_runtime::{AnalyticsConfig, Runtime, analyzed_phase};
+///
+/// #[analyzed_phase]
+/// fn parse(input: &str) -> Result<u32, std::num::ParseIntError> {
+///     input.parse()
+/// }
+///
+/// let runtime = Runtime::new(AnalyticsConfig::default());
+/// runtime.in_scope(|| {
+///     parse("42").unwrap();
+///     assert!(parse("x").is_err());
+/// });
+/// let report = runtime.report();
+/// let phase = report.phase("parse").unwrap();
+/// assert_eq!((phase.executions, phase.successes, phase.failures), (2, 1, 1));
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: AnalyticsConfig,
+    /// Runs' duration window: `anomaly.window_size`, at least 2.
+    window: usize,
+    started: Instant,
+    registry: Mutex<Registry>,
+    errors_caught: AtomicU64,
+}
+
+#[derive(Default)]
+struct Registry {
+    by_name: HashMap<Box<str>, Arc<PhaseCell>>,
+    /// Phases in the order they first ran (the report's order).
+    order: Vec<Arc<PhaseCell>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("enabled", &self.is_enabled())
+            .field("phases", &self.lock_registry().order.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with `config`, taken as given.
+    ///
+    /// Never fails and never panics: values that [`AnalyticsConfig::validate`] would refuse are
+    /// clamped to the nearest usable value (a window below 2 becomes 2). Use
+    /// [`Runtime::try_new`] to refuse them instead.
+    #[must_use]
+    pub fn new(config: AnalyticsConfig) -> Runtime {
+        let window = config.anomaly.window_size.clamp(2, 1_000_000);
+        Runtime {
+            shared: Arc::new(Shared {
+                config,
+                window,
+                started: Instant::now(),
+                registry: Mutex::new(Registry::default()),
+                errors_caught: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A runtime with `config`, after [`AnalyticsConfig::validate`] accepted it.
+    ///
+    /// # Errors
+    /// The validation error, naming each invalid field, its value and the rule.
+    pub fn try_new(config: AnalyticsConfig) -> Result<Runtime, ConfigError> {
+        config.validate()?;
+        Ok(Runtime::new(config))
+    }
+
+    /// The configuration this runtime was built with.
+    #[must_use]
+    pub fn config(&self) -> &AnalyticsConfig {
+        &self.shared.config
+    }
+
+    /// Whether phases are measured (the config's top-level `enabled`).
+    #[must_use]
+    pub fn is_enabled(&self) -> bool {
+        self.shared.config.enabled
+    }
+
+    /// Starts measuring one run of the phase `name` by hand, for code that cannot carry the
+    /// attribute (a phase driven by a callback, a plugin, a script).
+    ///
+    /// The run ends when the guard is finished ([`PhaseGuard::finish`], [`PhaseGuard::success`],
+    /// [`PhaseGuard::failure`]); a guard dropped unfinished counts as a panic if the thread is
+    /// unwinding and as cancelled otherwise.
+    ///
+    /// ```
+    /// use analytics_runtime::{AnalyticsConfig, Outcome, Runtime};
+    ///
+    /// let runtime = Runtime::new(AnalyticsConfig::default());
+    /// let run = runtime.start_phase("deploy");
+    /// run.finish(Outcome::Failure);
+    /// assert_eq!(runtime.report().phase("deploy").unwrap().failures, 1);
+    /// ```
+    #[track_caller]
+    pub fn start_phase(&self, name: &str) -> PhaseGuard {
+        if !self.is_enabled() {
+            return PhaseGuard::disabled();
+        }
+        let caller = std::panic::Location::caller();
+        let site = Site {
+            module_path: "",
+            file: caller.file(),
+            line: caller.line(),
+        };
+        match self.phase(name, site) {
+            Some(phase) => PhaseGuard::start_shared(phase),
+            None => PhaseGuard::disabled(),
+        }
+    }
+
+    /// Runs `f` with this runtime as the current one on this thread: phases annotated with
+    /// `#[analyzed_phase]` that start inside `f` (on this thread) are recorded here, not in the
+    /// global runtime. Scopes nest; the previous one is restored when `f` returns or panics.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.set_default();
+        f()
+    }
+
+    /// Makes this runtime the current one on this thread until the returned guard drops
+    /// (the guard form of [`Runtime::in_scope`]).
+    #[must_use = "the scope ends when the guard is dropped"]
+    pub fn set_default(&self) -> ScopeGuard {
+        scope::enter(self.clone())
+    }
+
+    /// The per-phase state for `name`, created on first use.
+    ///
+    /// `None` only if the registry itself failed (counted in `runtime.errors_caught`).
+    pub(crate) fn phase(&self, name: &str, site: Site) -> Option<Arc<PhaseCell>> {
+        let found = catch_unwind(AssertUnwindSafe(|| {
+            let mut registry = self.lock_registry();
+            if let Some(phase) = registry.by_name.get(name) {
+                return Arc::clone(phase);
+            }
+            let phase = Arc::new(PhaseCell::new(name, Some(site), self.shared.window));
+            registry.by_name.insert(name.into(), Arc::clone(&phase));
+            registry.order.push(Arc::clone(&phase));
+            phase
+        }));
+        match found {
+            Ok(phase) => Some(phase),
+            Err(_) => {
+                self.count_error();
+                None
+            }
+        }
+    }
+
+    /// Counts an internal error that was caught before it reached user code.
+    pub(crate) fn count_error(&self) {
+        self.shared.errors_caught.fetch_add(1, Relaxed);
+    }
+
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // A panic while the lock was held cannot leave the map half-updated in a way that
+        // matters (inserts are single calls), so a poisoned lock is simply recovered.
+        self.shared
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A report of everything this runtime holds. Never panics; an internal failure while
+    /// building it is counted in `runtime.errors_caught` and gives a report without phases.
+    #[must_use]
+    pub fn report(&self) -> Report {
+        match catch_unwind(AssertUnwindSafe(|| self.build_report())) {
+            Ok(report) => report,
+            Err(_) => {
+                self.count_error();
+                Report {
+                    enabled: self.is_enabled(),
+                    uptime_s: self.shared.started.elapsed().as_secs_f64(),
+                    runtime: self.runtime_report(0),
+                    ..Report::default()
+                }
+            }
+        }
+    }
+
+    fn build_report(&self) -> Report {
+        // Copy the phase list first so no lock is held while statistics are computed.
+        let phases: Vec<Arc<PhaseCell>> = self.lock_registry().order.clone();
+        let mut runs = Vec::new();
+        let mut scratch = Vec::new();
+        let phase_reports: Vec<_> = phases
+            .iter()
+            .map(|p| p.report(&mut runs, &mut scratch))
+            .collect();
+        Report {
+            enabled: self.is_enabled(),
+            uptime_s: self.shared.started.elapsed().as_secs_f64(),
+            phases: phase_reports,
+            memory: self.memory_report(&phases),
+            runtime: self.runtime_report(phases.len()),
+            ..Report::default()
+        }
+    }
+
+    fn memory_report(&self, phases: &[Arc<PhaseCell>]) -> MemoryReport {
+        // Each phase: the cell itself (in its Arc allocation, with the two counts), its heap
+        // (name and run log), and its entries in the registry's map and order vector.
+        let per_phase_fixed = std::mem::size_of::<PhaseCell>()
+            + 2 * std::mem::size_of::<usize>()
+            + std::mem::size_of::<(Box<str>, Arc<PhaseCell>)>()
+            + std::mem::size_of::<Arc<PhaseCell>>();
+        let phase_bytes: usize = phases
+            .iter()
+            .map(|p| per_phase_fixed + p.heap_bytes() + p.name().len())
+            .sum();
+        let mut components = std::collections::BTreeMap::new();
+        components.insert("phases".to_string(), phase_bytes as u64);
+        MemoryReport {
+            total_bytes: phase_bytes as u64,
+            components,
+        }
+    }
+
+    fn runtime_report(&self, phases_registered: usize) -> RuntimeReport {
+        let c = &self.shared.config;
+        let engines = [
+            ("predictive", c.enabled && c.predictive.enabled),
+            ("anomaly", c.enabled && c.anomaly.enabled),
+            ("optimizer", c.enabled && c.optimizer.enabled),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        RuntimeReport {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            errors_caught: self.shared.errors_caught.load(Relaxed),
+            phases_registered,
+            engines,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    #[test]
+    fn manual_api_counts_and_keys_by_name() {
+        let rt = Runtime::new(AnalyticsConfig::default());
+        rt.start_phase("a").finish(Outcome::Success);
+        rt.start_phase("a").finish(Outcome::Failure);
+        rt.start_phase("b").success();
+        drop(rt.start_phase("b"));
+        let report = rt.report();
+        assert_eq!(report.phases.len(), 2);
+        let a = report.phase("a").unwrap();
+        assert_eq!((a.executions, a.successes, a.failures), (2, 1, 1));
+        let b = report.phase("b").unwrap();
+        assert_eq!((b.executions, b.successes, b.cancelled), (2, 1, 1));
+        assert_eq!(report.runtime.phases_registered, 2);
+        assert!(report.memory.total_bytes > 0);
+    }
+
+    #[test]
+    fn disabled_runtime_records_nothing() {
+        let rt = Runtime::new(AnalyticsConfig {
+            enabled: false,
+            ..AnalyticsConfig::default()
+        });
+        rt.start_phase("a").success();
+        let report = rt.report();
+        assert!(!report.enabled);
+        assert!(report.phases.is_empty());
+    }
+
+    #[test]
+    fn invalid_window_is_clamped_by_new_and_refused_by_try_new() {
+        let mut config = AnalyticsConfig::default();
+        config.anomaly.window_size = 0;
+        let rt = Runtime::new(config.clone());
+        for _ in 0..5 {
+            rt.start_phase("p").success();
+        }
+        assert_eq!(rt.report().phase("p").unwrap().window_runs, 2);
+        assert!(Runtime::try_new(config).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of `analytics-runtime` live in `tests/`; this crate has no code.
