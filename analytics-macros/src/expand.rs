@@ -44,12 +44,14 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         async_fn_body(&sig.output, &block)
     } else if let Some(body) = future_body(&block) {
         body
-    } else if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
-        // A diverging fn never returns a value to classify: only a panic ends it.
-        let stmts = &block.stmts;
+    } else if !may_be_result(&sig) {
+        // Nothing to classify: the body runs in place (no closure), and the guard's drop ends
+        // the run, a success on any return, a panic while unwinding. This also keeps the
+        // expected type of an `-> impl Fn(&str) -> usize` body, which a `_` would lose.
         quote! {
-            let __analytics_guard = ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
-            #(#stmts)*
+            let __analytics_guard =
+                ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE).on_return();
+            #block
         }
     } else {
         sync_fn_body(&sig.output, &block)
@@ -70,6 +72,37 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         body.to_tokens(out);
     });
     out
+}
+
+/// Whether the declared return type may be a `Result` (through an alias), so the value must
+/// be classified. Only a path can name a `Result`; a generic parameter or a primitive cannot.
+fn may_be_result(sig: &syn::Signature) -> bool {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return false;
+    };
+    let mut ty = &**ty;
+    loop {
+        match ty {
+            Type::Paren(inner) => ty = &inner.elem,
+            Type::Group(inner) => ty = &inner.elem,
+            _ => break,
+        }
+    }
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return true;
+    }
+    let Some(ident) = path.path.get_ident() else {
+        return true;
+    };
+    const PRIMITIVES: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64",
+    ];
+    let is_type_param = sig.generics.type_params().any(|p| p.ident == *ident);
+    !(is_type_param || PRIMITIVES.iter().any(|p| ident == p))
 }
 
 /// The declared return type with every `impl Trait` replaced by `_`, usable in a `let` and a
@@ -105,6 +138,8 @@ fn finish() -> TokenStream {
         {
             #[allow(unused_imports)]
             use ::analytics_runtime::__private::{ClassifyOther as _, ClassifyResult as _};
+            // The borrow selects the impl (autoref specialisation); it is not needless.
+            #[allow(clippy::needless_borrow)]
             __analytics_guard.finish(
                 (&::analytics_runtime::__private::Classify(&__analytics_result))
                     .__analytics_outcome(),

@@ -1,8 +1,8 @@
 //! The `#[analyzed_phase]` attribute of `analytics-runtime`. Use it through that crate
 //! (`use analytics_runtime::analyzed_phase;`): the expansion calls its hidden hook API.
 //!
-//! The pipeline follows thiserror's: [`attr`] parses the arguments, [`valid`] checks them with
-//! spanned, fix-it errors, [`expand`] generates code; on an error the item is emitted unchanged
+//! The pipeline follows thiserror's: `attr` parses the arguments, `valid` checks them with
+//! spanned, fix-it errors, `expand` generates code; on an error the item is emitted unchanged
 //! beside the error, so one mistake does not cascade into "cannot find function" errors.
 
 mod attr;

@@ -174,6 +174,15 @@ impl PhaseGuard {
         }
     }
 
+    /// Turns this guard into one that ends the run when it drops: a panic if the thread is
+    /// unwinding, a success otherwise. The attribute uses it for sync functions whose return
+    /// type cannot be a `Result` (nothing to classify), so the body runs in place.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn on_return(self) -> ReturnGuard {
+        ReturnGuard(self)
+    }
+
     /// Ends the run as a success.
     #[inline]
     pub fn success(self) {
@@ -184,6 +193,27 @@ impl PhaseGuard {
     #[inline]
     pub fn failure(self) {
         self.finish(Outcome::Failure);
+    }
+}
+
+/// A guard whose drop ends the run: a panic while unwinding, a success otherwise (see
+/// [`PhaseGuard::on_return`]).
+#[doc(hidden)]
+#[must_use = "a phase run is recorded when the guard is dropped"]
+#[derive(Debug)]
+pub struct ReturnGuard(PhaseGuard);
+
+impl Drop for ReturnGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(active) = self.0.active.take() {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Success
+            };
+            active.end(outcome);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Phase analytics for long-lived coordinators.
 //!
 //! Annotate each phase function with [`#[analyzed_phase]`](analyzed_phase), call [`init`]
-//! once at startup, and read per-phase statistics with [`report`]:
+//! once at startup, and read per-phase statistics with [`report()`](fn@report):
 //!
 //! ```
 //! use analytics_runtime::{AnalyticsConfig, analyzed_phase};
@@ -50,6 +50,62 @@ mod runtime;
 mod scope;
 mod stats;
 
+/// Measures every run of a phase function: its duration and its outcome.
+///
+/// ```
+/// use analytics_runtime::analyzed_phase;
+///
+/// #[analyzed_phase]                      // the phase is named "plan"
+/// fn plan(goal: &str) -> Result<Vec<String>, std::io::Error> {
+///     Ok(goal.split(' ').map(str::to_owned).collect())
+/// }
+///
+/// #[analyzed_phase(name = "build")]      // named explicitly
+/// async fn compile(steps: Vec<String>) -> usize {
+///     steps.len()
+/// }
+/// # let _ = plan("a b");
+/// ```
+///
+/// # Arguments
+/// * `name = "..."`: the phase name (default: the function's name, without `r#`). Functions
+///   with the same name are one phase: their runs add up.
+///
+/// # What counts
+/// * A return value of type `Result<T, E>` that is `Err` is a failure, whatever alias spells
+///   the type (`io::Result<T>`, `anyhow::Result<T>`, a `type R<T> = Result<T, MyError>`);
+///   every other value (including `Option::None`) is a success. The decision is made on the
+///   type as the function declares it: a generic `T` is never a `Result`.
+/// * A panic is a failure, also counted in `panics`, and keeps unwinding to the caller.
+/// * An `async fn`, or a fn whose body is an `async` block or `Box::pin(async ..)`
+///   (async-trait style), is timed from its first poll to its completion; dropped in between it
+///   is `cancelled`; never polled, it is not an execution.
+///
+/// # Where it goes
+/// Free functions and methods with any receiver (`&self`, `&mut self`, `self`,
+/// `self: Box<Self>`, `self: Pin<&mut Self>`), trait impls and default methods (sync and
+/// `async fn`), generics, const generics, lifetimes, `impl Trait`, `unsafe fn`, any
+/// visibility. Signature, attributes and doc comments are kept as written. It is a compile
+/// error on anything else (a struct, an impl block, a `const fn`, a method without a body),
+/// with a message that says what to do.
+///
+/// # The expansion
+/// ```ignore
+/// fn plan(goal: &str) -> Result<Plan, PlanError> {
+///     static __ANALYTICS_CALLSITE: Callsite = Callsite::new("plan", module_path!(), file!(), line!());
+///     let __analytics_guard = __ANALYTICS_CALLSITE.enter();   // one atomic load when disabled
+///     let __analytics_result: Result<Plan, PlanError> =
+///         call_once(move || -> Result<Plan, PlanError> { /* the body, as written */ });
+///     __analytics_guard.finish(/* Err => Failure, else Success */);
+///     __analytics_result
+/// }
+/// ```
+/// The body runs in an `FnOnce` closure so `return` and `?` keep their meaning and the result
+/// can be classified; the guard records a panic if the body unwinds. An `async fn` body runs as
+/// an inner `async move` block awaited between the guard and the classification.
+///
+/// Known limit: inside a `#[track_caller]` fn, `Location::caller()` in the body reports the
+/// attribute's closure, not the caller.
 pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
@@ -61,11 +117,16 @@ pub use runtime::Runtime;
 pub use scope::ScopeGuard;
 pub use stats::DurationStats;
 
+/// The README's code blocks, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The hook API the attribute's expansion calls. Not a public API: it changes with the
 /// runtime's version, which the macro crate pins exactly.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callsite::{Callsite, PhaseGuard};
+    pub use crate::callsite::{Callsite, PhaseGuard, ReturnGuard};
     pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome};
 
     /// Calls `f` once. Passing the body as an `FnOnce` (rather than calling a closure in

@@ -92,6 +92,8 @@ impl<T: ?Sized> ClassifyOther for &Classify<'_, T> {
 }
 
 #[cfg(test)]
+// The explicit borrow is the point of autoref specialisation (see `Classify`).
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
