@@ -37,13 +37,18 @@
 //! * Tests and embedders can hold their own [`Runtime`] and route phases to it with
 //!   [`Runtime::in_scope`].
 
+pub mod anomaly;
+mod atomic_file;
 mod callsite;
 pub mod config;
 mod dispatch;
+mod engine;
 mod error;
 mod global;
+mod optimizer;
 mod outcome;
 mod phase;
+mod predictive;
 pub mod report;
 mod run_log;
 mod runtime;

@@ -21,6 +21,8 @@ pub(crate) struct Site {
 /// The live state of one phase (one name).
 #[derive(Debug)]
 pub(crate) struct PhaseCell {
+    /// Position in the runtime's registry (and in the engine's per-phase state).
+    id: usize,
     name: Box<str>,
     site: Option<Site>,
     successes: AtomicU64,
@@ -35,9 +37,10 @@ pub(crate) struct PhaseCell {
 }
 
 impl PhaseCell {
-    /// A phase with no runs whose duration window holds `window` runs.
-    pub(crate) fn new(name: &str, site: Option<Site>, window: usize) -> PhaseCell {
+    /// Phase number `id` with no runs, whose duration window holds `window` runs.
+    pub(crate) fn new(id: usize, name: &str, site: Option<Site>, window: usize) -> PhaseCell {
         PhaseCell {
+            id,
             name: name.into(),
             site,
             successes: AtomicU64::new(0),
@@ -51,9 +54,24 @@ impl PhaseCell {
         }
     }
 
+    /// The phase's position in its runtime's registry.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
     /// The phase's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The log of recent runs (the engine catches up on it).
+    pub(crate) fn log(&self) -> &RunLog {
+        &self.log
+    }
+
+    /// A report of this phase (statistics only: the engine adds the prediction).
+    pub(crate) fn report(&self) -> PhaseReport {
+        self.report_with(&mut Vec::new(), &mut Vec::new())
     }
 
     /// Records one finished run. Lock-free and allocation-free.
@@ -91,7 +109,7 @@ impl PhaseCell {
     }
 
     /// A report of this phase; `scratch` is reused between phases to avoid reallocations.
-    pub(crate) fn report(&self, runs: &mut Vec<Run>, scratch: &mut Vec<f64>) -> PhaseReport {
+    pub(crate) fn report_with(&self, runs: &mut Vec<Run>, scratch: &mut Vec<f64>) -> PhaseReport {
         // Read panics before failures, failures before successes: a run recorded meanwhile can
         // only make a later counter larger, never leave `panics > failures`.
         let panics = self.panics.load(Relaxed);
@@ -125,6 +143,7 @@ impl PhaseCell {
             },
             duration_ms,
             prediction: None,
+            prediction_accuracy: crate::report::PredictionAccuracy::default(),
             total_ms: self.total_nanos.load(Relaxed) as f64 / 1e6,
             failure_streak: self.failure_streak.load(Relaxed),
             longest_failure_streak: self.longest_failure_streak.load(Relaxed),
@@ -144,13 +163,13 @@ mod tests {
 
     #[test]
     fn counts_streaks_and_window() {
-        let phase = PhaseCell::new("build", None, 3);
+        let phase = PhaseCell::new(0, "build", None, 3);
         phase.record(1_000_000, Outcome::Success);
         phase.record(2_000_000, Outcome::Failure);
         phase.record(3_000_000, Outcome::Panic);
         phase.record(9_000_000, Outcome::Cancelled);
         phase.record(4_000_000, Outcome::Failure);
-        let r = phase.report(&mut Vec::new(), &mut Vec::new());
+        let r = phase.report();
         assert_eq!(
             (r.executions, r.successes, r.failures, r.panics, r.cancelled),
             (5, 1, 3, 1, 1)
@@ -164,7 +183,7 @@ mod tests {
         assert_eq!(r.duration_ms.max, 4.0);
         assert_eq!(r.total_ms, 19.0);
         phase.record(1_000_000, Outcome::Success);
-        let r = phase.report(&mut Vec::new(), &mut Vec::new());
+        let r = phase.report();
         assert_eq!(r.failure_streak, 0);
         assert_eq!(r.longest_failure_streak, 3);
     }

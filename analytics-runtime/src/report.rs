@@ -33,10 +33,10 @@ pub struct Report {
     pub anomalies: AnomaliesReport,
     /// Repeated anomalies on one key.
     #[serde(default)]
-    pub patterns: Vec<serde_json::Value>,
+    pub patterns: Vec<Pattern>,
     /// The optimizer's recommendations, highest priority first.
     #[serde(default)]
-    pub recommendations: Vec<serde_json::Value>,
+    pub recommendations: Vec<Recommendation>,
     /// Process resources (memory, CPU).
     #[serde(default)]
     pub resources: serde_json::Map<String, serde_json::Value>,
@@ -73,8 +73,11 @@ pub struct PhaseReport {
     pub failure_rate: f64,
     /// Durations of the last `window_runs` completed (not cancelled) runs, in milliseconds.
     pub duration_ms: DurationStats,
-    /// The prediction for the next run, once enough history exists.
+    /// The prediction for the next run, once `predictive.min_history` runs exist.
     pub prediction: Option<Prediction>,
+    /// How well this phase's predictions matched its runs.
+    #[serde(default)]
+    pub prediction_accuracy: PredictionAccuracy,
     /// Total time spent in this phase over all executions, in milliseconds.
     #[serde(default)]
     pub total_ms: f64,
@@ -118,23 +121,180 @@ pub struct Prediction {
     pub based_on: u64,
 }
 
-/// Prediction counts.
+/// Prediction counts and the predictive engine's measured accuracy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PredictionsReport {
-    /// Predictions made before a phase ran.
-    #[serde(default)]
+    /// Runs that started with a prediction available (and were scored against it).
     pub made: u64,
-    /// Predictions whose failure probability reached `predictive.confidence_threshold`.
-    #[serde(default)]
+    /// Of those, runs whose failure probability reached `predictive.confidence_threshold`.
     pub high_risk: u64,
+    /// Accuracy over all phases.
+    pub accuracy: PredictionAccuracy,
 }
 
-/// Anomaly counts.
+/// How well predictions matched the runs that followed them.
+///
+/// Every run that started with a prediction is scored once it ends (cancelled runs are not).
+/// Figures are `null` until at least one run was scored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PredictionAccuracy {
+    /// Mean squared error of the failure probability against the outcome (0 is perfect).
+    pub brier: Option<f64>,
+    /// `1 - brier / reference`, where the reference predicts each phase's base rate over the
+    /// same runs; above 0 the engine beats "always predict the average".
+    pub brier_skill: Option<f64>,
+    /// Median absolute percentage error of the expected duration (0.1 = 10 %).
+    pub duration_mape: Option<f64>,
+    /// Fraction of runs whose duration was at or under the predicted p90 (ideal: 0.9).
+    pub p90_coverage: Option<f64>,
+    /// Runs scored.
+    pub scored: u64,
+}
+
+/// Anomaly counts and the most recent anomalies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AnomaliesReport {
-    /// Anomalies detected since start.
-    #[serde(default)]
+    /// Anomalies detected since start (including those no longer stored).
     pub total: u64,
+    /// `total`, by severity.
+    pub by_severity: BySeverity,
+    /// The most recent anomalies, oldest first (at most `memory.max_anomalies`).
+    pub recent: Vec<Anomaly>,
+}
+
+/// A count per severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BySeverity {
+    /// Low-severity count.
+    pub low: u64,
+    /// Medium-severity count.
+    pub medium: u64,
+    /// High-severity count.
+    pub high: u64,
+    /// Critical-severity count.
+    pub critical: u64,
+}
+
+impl BySeverity {
+    /// Adds one to the count of `severity`.
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Low => self.low += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::High => self.high += 1,
+            Severity::Critical => self.critical += 1,
+        }
+    }
+}
+
+/// One anomalous observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// The metric stream, e.g. `build.duration_ms`.
+    pub key: String,
+    /// The observed value.
+    pub value: f64,
+    /// The rolling z-score of the value against the previous `anomaly.window_size` values.
+    pub z_score: f64,
+    /// The detector's anomaly score in [0, 1].
+    pub score: f64,
+    /// How serious it is.
+    pub severity: Severity,
+    /// When it was observed, in seconds since the Unix epoch.
+    pub time: f64,
+}
+
+/// Repeated anomalies on one key: at least three within `anomaly.window_size` observations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pattern {
+    /// The metric stream.
+    pub key: String,
+    /// Anomalies in this pattern.
+    pub count: u64,
+    /// Time of the first one, in seconds since the Unix epoch.
+    pub first: f64,
+    /// Time of the latest one, in seconds since the Unix epoch.
+    pub last: f64,
+    /// The most serious severity among them.
+    pub max_severity: Severity,
+}
+
+/// How serious an anomaly is, from how far it is past the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Just past the threshold.
+    Low,
+    /// Clearly past it.
+    Medium,
+    /// Far past it.
+    High,
+    /// Extreme.
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// What the optimizer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendationKind {
+    /// A phase slower than `thresholds.phase_slow` seconds.
+    SlowPhase,
+    /// A phase that takes most of the total time.
+    DominantPhase,
+    /// A phase that fails intermittently.
+    FlakyPhase,
+    /// A phase whose durations vary widely.
+    HighVariance,
+    /// Process memory above `thresholds.memory_high` MB.
+    MemoryHigh,
+    /// Process CPU above `thresholds.cpu_high` %.
+    CpuHigh,
+}
+
+/// How urgent a recommendation is; reports list the most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Act now.
+    Critical,
+    /// Act soon.
+    High,
+    /// Worth doing.
+    Medium,
+    /// Nice to have.
+    Low,
+}
+
+/// One recommendation of the optimizer, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// What was found.
+    pub kind: RecommendationKind,
+    /// The phase concerned, if any.
+    pub phase: Option<String>,
+    /// How urgent it is.
+    pub priority: Priority,
+    /// One sentence a person can act on.
+    pub message: String,
+    /// The figures the recommendation rests on, by name (units in the names: `_ms`, `_pct`).
+    pub evidence: BTreeMap<String, f64>,
+    /// Time that acting on it would save over the runs analysed, in milliseconds.
+    pub estimated_gain_ms: f64,
 }
 
 /// Memory the runtime holds, in bytes, by component.
@@ -159,6 +319,17 @@ pub struct RuntimeReport {
     pub phases_registered: usize,
     /// Which parts of the runtime are switched on by the config.
     pub engines: BTreeMap<String, bool>,
+    /// Runs the engines have analysed (predictions scored, durations checked for anomalies).
+    pub runs_analysed: u64,
+    /// Runs the engines never saw: a phase ran more than 1024 times between two engine ticks
+    /// (its counts and statistics still include them).
+    pub runs_not_analysed: u64,
+    /// Anomaly handlers that panicked (caught).
+    pub handler_panics: u64,
+    /// Optimizer passes so far.
+    pub optimizer_runs: u64,
+    /// Values refused because they were not finite numbers (NaN, infinities).
+    pub values_ignored: u64,
 }
 
 impl Report {
@@ -232,11 +403,107 @@ impl fmt::Display for Report {
                 p.failure_streak,
             )?;
         }
+        self.fmt_predictions(f)?;
+        self.fmt_anomalies(f)?;
+        self.fmt_recommendations(f)?;
         write!(
             f,
-            "runtime: {} errors caught, {} bytes held",
-            self.runtime.errors_caught, self.memory.total_bytes
+            "runtime: {} runs analysed, {} errors caught, {} bytes held",
+            self.runtime.runs_analysed, self.runtime.errors_caught, self.memory.total_bytes
         )
+    }
+}
+
+/// `Some(x)` as `x` with `digits` decimals, `None` as `-`.
+fn opt(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
+}
+
+impl Report {
+    fn fmt_predictions(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let predicted: Vec<_> = self
+            .phases
+            .iter()
+            .filter_map(|p| p.prediction.map(|pr| (p, pr)))
+            .collect();
+        if predicted.is_empty() {
+            return Ok(());
+        }
+        let a = &self.predictions.accuracy;
+        writeln!(
+            f,
+            "\npredictions for the next run ({} made, {} high-risk; brier {}, skill {}, \
+             duration error {}, p90 coverage {}):",
+            self.predictions.made,
+            self.predictions.high_risk,
+            opt(a.brier, 3),
+            opt(a.brier_skill, 2),
+            a.duration_mape
+                .map_or_else(|| "-".to_string(), |v| format!("{:.0}%", v * 100.0)),
+            opt(a.p90_coverage, 2),
+        )?;
+        for (p, pr) in predicted {
+            writeln!(
+                f,
+                "  {:<20} fail {:>5.1}%  expect {:>9.2} ms  p90 {:>9.2} ms  confidence {:.2}",
+                p.name,
+                pr.failure_probability * 100.0,
+                pr.expected_ms,
+                pr.p90_ms,
+                pr.confidence
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fmt_anomalies(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.anomalies;
+        if a.total == 0 {
+            return Ok(());
+        }
+        let s = &a.by_severity;
+        writeln!(
+            f,
+            "\nanomalies: {} ({} critical, {} high, {} medium, {} low); latest:",
+            a.total, s.critical, s.high, s.medium, s.low
+        )?;
+        for anomaly in a.recent.iter().rev().take(5) {
+            writeln!(
+                f,
+                "  {:<8} {:<30} value {:>10.3}  z {:>6.2}  score {:.2}",
+                anomaly.severity.to_string(),
+                anomaly.key,
+                anomaly.value,
+                anomaly.z_score,
+                anomaly.score
+            )?;
+        }
+        for p in &self.patterns {
+            writeln!(
+                f,
+                "  pattern: {} anomalies on {} over {:.1} s (worst {})",
+                p.count,
+                p.key,
+                (p.last - p.first).max(0.0),
+                p.max_severity
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fmt_recommendations(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.recommendations.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "\nrecommendations:")?;
+        for r in &self.recommendations {
+            writeln!(
+                f,
+                "  [{:?}] {} (est. gain {:.0} ms)",
+                r.priority, r.message, r.estimated_gain_ms
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -1,17 +1,22 @@
 //! The per-phase log of recent runs: a fixed-capacity, lock-free ring of packed
 //! `(duration, outcome)` entries.
 //!
-//! The hot path appends with one `fetch_add` and one store and never allocates; readers
-//! (reports, and the engines that catch up every N runs) copy the last `window` entries.
-//! Capacity is rounded up to a power of two so the index is a mask, not a division; only the
-//! last `window` entries are ever read, so the rounding does not change any statistic.
+//! The hot path appends with one `fetch_add` and two stores and never allocates. Two readers
+//! copy entries out: the report (the last `window` runs, for statistics) and the engine, which
+//! catches up on every run since it last looked ([`RunLog::read_since`]). Each slot carries the
+//! sequence number of the run it holds, so a reader never mistakes a slot that is still being
+//! written, or was already overwritten by a later lap, for the run it wants.
+//!
+//! Capacity is a power of two (the index is a mask, not a division) of at least `window` and
+//! at least [`ENGINE_BACKLOG`] runs, so the engine, which looks every few milliseconds, misses
+//! runs only when one phase runs faster than that many per engine tick.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::outcome::Outcome;
 
-/// A slot never written (or being rewritten); readers skip it.
-const EMPTY: u64 = u64::MAX;
+/// Runs kept for the engine to catch up on, whatever the statistics window.
+pub(crate) const ENGINE_BACKLOG: usize = 1024;
 /// Durations are stored in the high 62 bits; longer runs (146 years) saturate.
 const MAX_NANOS: u64 = (1 << 62) - 1;
 
@@ -24,71 +29,123 @@ pub(crate) struct Run {
     pub(crate) outcome: Outcome,
 }
 
+#[derive(Debug, Default)]
+struct Slot {
+    /// `index + 1` of the run this slot holds once written (0: never written).
+    seq: AtomicU64,
+    packed: AtomicU64,
+}
+
+/// What reading one index found.
+enum Read {
+    Run(Run),
+    /// Claimed by a writer that has not stored it yet.
+    Pending,
+    /// Overwritten by a later lap of the ring.
+    Lost,
+}
+
 /// A lock-free ring of the most recent runs of one phase.
 #[derive(Debug)]
 pub(crate) struct RunLog {
-    slots: Box<[AtomicU64]>,
+    slots: Box<[Slot]>,
     mask: u64,
     window: usize,
     next: AtomicU64,
 }
 
 impl RunLog {
-    /// A log that keeps at least the last `window` runs (`window` is raised to 1).
+    /// A log whose statistics window is the last `window` runs (`window` is raised to 1).
     pub(crate) fn new(window: usize) -> RunLog {
         let window = window.max(1);
-        let capacity = window.next_power_of_two();
+        let capacity = window.max(ENGINE_BACKLOG).next_power_of_two();
         RunLog {
-            slots: (0..capacity).map(|_| AtomicU64::new(EMPTY)).collect(),
+            slots: (0..capacity).map(|_| Slot::default()).collect(),
             mask: capacity as u64 - 1,
             window,
             next: AtomicU64::new(0),
         }
     }
 
-    /// Appends one run. Wait-free: one `fetch_add` and one store.
+    /// Appends one run. Wait-free: one `fetch_add` and two stores.
     #[inline]
     pub(crate) fn push(&self, nanos: u64, outcome: Outcome) {
         let packed = (nanos.min(MAX_NANOS) << 2) | outcome.code();
-        let index = self.next.fetch_add(1, Relaxed);
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
         // `index & mask < slots.len()` always holds; `get` keeps the hot path panic-free anyway.
         if let Some(slot) = self.slots.get((index & self.mask) as usize) {
-            slot.store(packed, Relaxed);
+            slot.packed.store(packed, Ordering::Relaxed);
+            // Release: a reader that sees this sequence number also sees the entry.
+            slot.seq.store(index + 1, Ordering::Release);
         }
     }
 
     /// Bytes held by the ring.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<AtomicU64>()
+        std::mem::size_of_val::<[Slot]>(&self.slots)
     }
 
-    /// Copies the last `window` runs, oldest first, into `out` (cleared first).
-    ///
-    /// Under concurrent appends a slot may already hold a newer run or be half-way through a
-    /// rewrite; such a slot is either a real recent run or skipped, never garbage.
+    fn read(&self, index: u64) -> Read {
+        let Some(slot) = self.slots.get((index & self.mask) as usize) else {
+            return Read::Lost;
+        };
+        let seq = slot.seq.load(Ordering::Acquire);
+        if seq <= index {
+            return Read::Pending;
+        }
+        let packed = slot.packed.load(Ordering::Relaxed);
+        // A writer of a later lap may have replaced the entry between the two loads.
+        if seq != index + 1 || slot.seq.load(Ordering::Acquire) != seq {
+            return Read::Lost;
+        }
+        Read::Run(Run {
+            nanos: packed >> 2,
+            outcome: Outcome::from_code(packed),
+        })
+    }
+
+    /// Copies the last `window` runs, oldest first, into `out` (cleared first). Runs still
+    /// being written or already overwritten are left out.
     pub(crate) fn recent(&self, out: &mut Vec<Run>) {
         out.clear();
-        let end = self.next.load(Relaxed);
-        let len = end.min(self.window as u64);
-        out.reserve(len as usize);
-        for index in end - len..end {
-            let Some(slot) = self.slots.get((index & self.mask) as usize) else {
-                continue;
-            };
-            let packed = slot.load(Relaxed);
-            if packed != EMPTY {
-                out.push(Run {
-                    nanos: packed >> 2,
-                    outcome: Outcome::from_code(packed),
-                });
+        let end = self.next.load(Ordering::Acquire);
+        let start = end.saturating_sub(self.window as u64);
+        for index in start..end {
+            if let Read::Run(run) = self.read(index) {
+                out.push(run);
             }
         }
+    }
+
+    /// Copies every run from `*consumed` on into `out` (cleared first), oldest first, and
+    /// advances `*consumed` past them. Stops before a run that is still being written (it is
+    /// read next time). Returns how many runs were lost because the ring lapped them.
+    pub(crate) fn read_since(&self, consumed: &mut u64, out: &mut Vec<Run>) -> u64 {
+        out.clear();
+        let end = self.next.load(Ordering::Acquire);
+        let oldest = end.saturating_sub(self.slots.len() as u64);
+        let mut lost = oldest.saturating_sub(*consumed);
+        let mut index = (*consumed).max(oldest);
+        while index < end {
+            match self.read(index) {
+                Read::Run(run) => out.push(run),
+                Read::Pending => break,
+                Read::Lost => lost += 1,
+            }
+            index += 1;
+        }
+        *consumed = index;
+        lost
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nanos(runs: &[Run]) -> Vec<u64> {
+        runs.iter().map(|r| r.nanos).collect()
+    }
 
     #[test]
     fn keeps_exactly_the_last_window_runs_in_order() {
@@ -98,8 +155,7 @@ mod tests {
         }
         let mut out = Vec::new();
         log.recent(&mut out);
-        let nanos: Vec<u64> = out.iter().map(|r| r.nanos).collect();
-        assert_eq!(nanos, vec![7, 8, 9, 10, 11]);
+        assert_eq!(nanos(&out), vec![7, 8, 9, 10, 11]);
     }
 
     #[test]
@@ -141,7 +197,76 @@ mod tests {
         log.push(2, Outcome::Success);
         let mut out = Vec::new();
         log.recent(&mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].nanos, 2);
+        assert_eq!(nanos(&out), vec![2]);
+    }
+
+    #[test]
+    fn read_since_catches_up_and_counts_lapped_runs() {
+        let log = RunLog::new(4);
+        let capacity = log.slots.len() as u64;
+        let mut consumed = 0;
+        let mut out = Vec::new();
+        for i in 0..3 {
+            log.push(i, Outcome::Success);
+        }
+        assert_eq!(log.read_since(&mut consumed, &mut out), 0);
+        assert_eq!(nanos(&out), vec![0, 1, 2]);
+        assert_eq!(consumed, 3);
+        // Nothing new: nothing read.
+        assert_eq!(log.read_since(&mut consumed, &mut out), 0);
+        assert!(out.is_empty());
+        // Lap the ring: the oldest unread runs are lost and counted.
+        for i in 3..(3 + capacity + 10) {
+            log.push(i, Outcome::Failure);
+        }
+        assert_eq!(log.read_since(&mut consumed, &mut out), 10);
+        assert_eq!(out.len() as u64, capacity);
+        assert_eq!(out[0].nanos, 13);
+        assert_eq!(consumed, 3 + capacity + 10);
+    }
+
+    #[test]
+    fn a_claimed_but_unwritten_slot_stops_the_reader() {
+        let log = RunLog::new(4);
+        log.push(1, Outcome::Success);
+        // Simulate a writer that claimed index 1 and has not stored yet.
+        log.next.fetch_add(1, Ordering::Relaxed);
+        let mut consumed = 0;
+        let mut out = Vec::new();
+        assert_eq!(log.read_since(&mut consumed, &mut out), 0);
+        assert_eq!(nanos(&out), vec![1]);
+        assert_eq!(consumed, 1);
+        let mut recent = Vec::new();
+        log.recent(&mut recent);
+        assert_eq!(nanos(&recent), vec![1]);
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing_the_reader_can_see() {
+        let log = std::sync::Arc::new(RunLog::new(100));
+        let mut consumed = 0;
+        let mut seen = 0u64;
+        let mut out = Vec::new();
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let log = std::sync::Arc::clone(&log);
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        log.push(i, Outcome::Success);
+                    }
+                })
+            })
+            .collect();
+        let mut lost = 0;
+        while writers.iter().any(|w| !w.is_finished()) {
+            lost += log.read_since(&mut consumed, &mut out);
+            seen += out.len() as u64;
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        lost += log.read_since(&mut consumed, &mut out);
+        seen += out.len() as u64;
+        assert_eq!(seen + lost, 1000);
     }
 }

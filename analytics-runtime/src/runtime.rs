@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use crate::callsite::PhaseGuard;
 use crate::config::{AnalyticsConfig, ConfigError};
+use crate::engine::Engine;
 use crate::phase::{PhaseCell, Site};
-use crate::report::{MemoryReport, Report, RuntimeReport};
+use crate::report::{Anomaly, MemoryReport, Report, RuntimeReport, Severity};
 use crate::scope::{self, ScopeGuard};
 
 /// The analytics runtime: phase registry, statistics and reports.
@@ -48,6 +49,31 @@ struct Shared {
     started: Instant,
     registry: Mutex<Registry>,
     errors_caught: AtomicU64,
+    engine: Engine,
+}
+
+impl Shared {
+    /// Every phase, in registration order (a copy, so no lock is held afterwards).
+    fn phases(&self) -> Vec<Arc<PhaseCell>> {
+        self.registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .order
+            .clone()
+    }
+
+    /// Lets the engines catch up on every phase's runs.
+    fn process(&self) {
+        if !self.engine.process(&self.phases(), &self.config) {
+            self.errors_caught.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Whether any engine has work to do.
+    fn engines_on(&self) -> bool {
+        let c = &self.config;
+        c.enabled && (c.predictive.enabled || c.anomaly.enabled || c.optimizer.enabled)
+    }
 }
 
 #[derive(Default)]
@@ -77,11 +103,12 @@ impl Runtime {
         let window = config.anomaly.window_size.clamp(2, 1_000_000);
         Runtime {
             shared: Arc::new(Shared {
-                config,
                 window,
                 started: Instant::now(),
                 registry: Mutex::new(Registry::default()),
                 errors_caught: AtomicU64::new(0),
+                engine: Engine::new(&config),
+                config,
             }),
         }
     }
@@ -161,20 +188,84 @@ impl Runtime {
         let found = catch_unwind(AssertUnwindSafe(|| {
             let mut registry = self.lock_registry();
             if let Some(phase) = registry.by_name.get(name) {
-                return Arc::clone(phase);
+                return (Arc::clone(phase), false);
             }
-            let phase = Arc::new(PhaseCell::new(name, Some(site), self.shared.window));
+            let id = registry.order.len();
+            let phase = Arc::new(PhaseCell::new(id, name, Some(site), self.shared.window));
             registry.by_name.insert(name.into(), Arc::clone(&phase));
             registry.order.push(Arc::clone(&phase));
-            phase
+            (phase, id == 0)
         }));
         match found {
-            Ok(phase) => Some(phase),
+            Ok((phase, first)) => {
+                if first {
+                    self.start_engine();
+                }
+                Some(phase)
+            }
             Err(_) => {
                 self.count_error();
                 None
             }
         }
+    }
+
+    /// Starts the background engine worker (once), when the first phase appears.
+    fn start_engine(&self) {
+        if self.shared.engines_on() {
+            let started = self
+                .shared
+                .engine
+                .start_worker(Arc::downgrade(&self.shared), Shared::process);
+            if let Err(error) = started {
+                // Without the worker the engines still catch up before every report.
+                self.count_error();
+                tracing::warn!(
+                    target: "analytics_runtime",
+                    %error,
+                    "cannot start the analytics engine thread; predictions refresh at reports only"
+                );
+            }
+        }
+    }
+
+    /// Lets the engines catch up now on every run recorded so far (predictions, anomalies,
+    /// recommendations), instead of at the next background tick. [`Runtime::report`] does
+    /// this first, so a report always covers every run that ended before it.
+    pub fn flush(&self) {
+        self.shared.process();
+    }
+
+    /// Feeds one value of any metric stream to the anomaly detector and returns the anomaly it
+    /// makes, if any (handlers registered with [`Runtime::on_anomaly`] are called too).
+    ///
+    /// Non-finite values are ignored. Returns `None` when the runtime or `anomaly` is disabled.
+    ///
+    /// ```
+    /// use analytics_runtime::{AnalyticsConfig, Runtime};
+    ///
+    /// let runtime = Runtime::new(AnalyticsConfig::default());
+    /// for i in 0..300 {
+    ///     runtime.observe("queue_depth", 40.0 + f64::from(i % 5));
+    /// }
+    /// assert!(runtime.observe("queue_depth", 4000.0).is_some());
+    /// assert_eq!(runtime.report().anomalies.total, 1);
+    /// ```
+    pub fn observe(&self, key: &str, value: f64) -> Option<Anomaly> {
+        let config = &self.shared.config;
+        if !(config.enabled && config.anomaly.enabled) {
+            return None;
+        }
+        self.shared.engine.observe(key, value)
+    }
+
+    /// Calls `handler` for every anomaly of at least `min` severity, on phase durations and on
+    /// [`Runtime::observe`]d metrics. Handlers run outside every lock of the runtime, on the
+    /// thread that found the anomaly (the engine's worker, or the caller of `observe`,
+    /// `flush` or `report`); a handler that panics is caught and counted in
+    /// `runtime.handler_panics`.
+    pub fn on_anomaly(&self, min: Severity, handler: impl Fn(&Anomaly) + Send + Sync + 'static) {
+        self.shared.engine.on_anomaly(min, Arc::new(handler));
     }
 
     /// Counts an internal error that was caught before it reached user code.
@@ -210,18 +301,28 @@ impl Runtime {
     }
 
     fn build_report(&self) -> Report {
-        // Copy the phase list first so no lock is held while statistics are computed.
-        let phases: Vec<Arc<PhaseCell>> = self.lock_registry().order.clone();
+        self.shared.process();
+        let phases = self.shared.phases();
+        let engine = &self.shared.engine;
         let mut runs = Vec::new();
         let mut scratch = Vec::new();
         let phase_reports: Vec<_> = phases
             .iter()
-            .map(|p| p.report(&mut runs, &mut scratch))
+            .map(|p| {
+                let mut report = p.report_with(&mut runs, &mut scratch);
+                (report.prediction, report.prediction_accuracy) = engine.phase_view(p.id());
+                report
+            })
             .collect();
+        let (predictions, anomalies, patterns, recommendations) = engine.sections();
         Report {
             enabled: self.is_enabled(),
             uptime_s: self.shared.started.elapsed().as_secs_f64(),
             phases: phase_reports,
+            predictions,
+            anomalies,
+            patterns,
+            recommendations,
             memory: self.memory_report(&phases),
             runtime: self.runtime_report(phases.len()),
             ..Report::default()
@@ -239,10 +340,15 @@ impl Runtime {
             .iter()
             .map(|p| per_phase_fixed + p.heap_bytes() + p.name().len())
             .sum();
-        let mut components = std::collections::BTreeMap::new();
-        components.insert("phases".to_string(), phase_bytes as u64);
+        let engine_bytes = self.shared.engine.heap_bytes();
+        let components: std::collections::BTreeMap<_, _> = [
+            ("phases".to_string(), phase_bytes as u64),
+            ("engines".to_string(), engine_bytes as u64),
+        ]
+        .into_iter()
+        .collect();
         MemoryReport {
-            total_bytes: phase_bytes as u64,
+            total_bytes: components.values().sum(),
             components,
         }
     }
@@ -257,11 +363,17 @@ impl Runtime {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        let health = self.shared.engine.health();
         RuntimeReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             errors_caught: self.shared.errors_caught.load(Relaxed),
             phases_registered,
             engines,
+            runs_analysed: health.runs_analysed,
+            runs_not_analysed: health.runs_not_analysed,
+            handler_panics: health.handler_panics,
+            optimizer_runs: health.optimizer_runs,
+            values_ignored: health.values_ignored,
         }
     }
 }

@@ -1,0 +1,442 @@
+//! [`AnomalyDetector`]: one streaming detector per metric key, with severity bands, the store
+//! of recent anomalies and the patterns that repeated anomalies form. Bounded everywhere: keys,
+//! stored anomalies and patterns each have a cap.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{DetectorSettings, Observation, StreamDetector};
+use crate::report::{AnomaliesReport, Anomaly, BySeverity, Pattern, Severity};
+
+/// The key that takes the observations of new keys once `max_keys` keys exist, so a caller
+/// that invents names cannot make the detector grow.
+pub const OVERFLOW_KEY: &str = "other";
+
+/// Observations of a key before its z-score can make an anomaly (or the whole window, if
+/// shorter).
+const MIN_HISTORY: u64 = 30;
+
+/// Anomalies on one key needed within `window_size` observations to form a pattern.
+const PATTERN_MIN: u64 = 3;
+
+/// Settings of an [`AnomalyDetector`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnomalySettings {
+    /// Settings of each key's streaming detector (`window_size`: the rolling z-score window).
+    pub detector: DetectorSettings,
+    /// `|z|` at or above which an observation is an anomaly.
+    pub z_score_threshold: f64,
+    /// Detector score at or above which an observation is an anomaly (the calibrated
+    /// detector catches what a z-score misses: level shifts, new noise, rare values).
+    pub score_threshold: f64,
+    /// Distinct keys tracked; observations of further keys go to [`OVERFLOW_KEY`].
+    pub max_keys: usize,
+    /// Anomalies kept for [`AnomalyDetector::recent`] (the oldest are dropped first).
+    pub max_anomalies: usize,
+    /// Patterns kept (the oldest are dropped first).
+    pub max_patterns: usize,
+}
+
+impl Default for AnomalySettings {
+    fn default() -> Self {
+        AnomalySettings {
+            detector: DetectorSettings::default(),
+            z_score_threshold: 3.0,
+            score_threshold: DEFAULT_SCORE_THRESHOLD,
+            max_keys: 256,
+            max_anomalies: 500,
+            max_patterns: 100,
+        }
+    }
+}
+
+/// The default [`AnomalySettings::score_threshold`]: where the detector's score means "clearly
+/// beyond this stream's own recent extremes" (the single threshold that scored best on the
+/// Numenta Anomaly Benchmark, for all its files at once).
+pub const DEFAULT_SCORE_THRESHOLD: f64 = 0.52;
+
+/// The severity band of an observation, or `None` if it is not an anomaly.
+///
+/// From the z-score: `|z| / threshold` at 1, 4/3, 5/3 and 2 (3, 4, 5 and 6 for the default
+/// threshold 3) start low, medium, high and critical. From the score: the interval from
+/// `score_threshold` to 1 is cut in four equal bands. The more serious of the two wins.
+#[must_use]
+pub fn severity(
+    observation: &Observation,
+    z_score_threshold: f64,
+    score_threshold: f64,
+) -> Option<Severity> {
+    let by_z = band((observation.z_score.abs() - z_score_threshold) / (z_score_threshold / 3.0));
+    let by_score =
+        band((observation.score - score_threshold) / ((1.0 - score_threshold) / 4.0).max(1e-9));
+    by_z.max(by_score)
+}
+
+/// Band of a position past the threshold in units of one band (negative: no anomaly).
+fn band(position: f64) -> Option<Severity> {
+    // NaN (from a NaN score or z) is no anomaly either.
+    if position.is_nan() || position < 0.0 {
+        return None;
+    }
+    Some(match position {
+        p if p < 1.0 => Severity::Low,
+        p if p < 2.0 => Severity::Medium,
+        p if p < 3.0 => Severity::High,
+        _ => Severity::Critical,
+    })
+}
+
+/// What one key remembers.
+#[derive(Debug)]
+struct KeyState {
+    detector: StreamDetector,
+    /// Observations so far (finite ones).
+    observed: u64,
+    /// Observation indices of the last two anomalies, newest first.
+    last_anomalies: [Option<u64>; 2],
+    /// The pattern this key is building, by id, while anomalies keep coming.
+    open_pattern: Option<u64>,
+}
+
+/// One streaming detector per key, and what they found.
+///
+/// ```
+/// use analytics_runtime::anomaly::{AnomalyDetector, AnomalySettings};
+///
+/// let mut detector = AnomalyDetector::new(AnomalySettings::default());
+/// for i in 0..500 {
+///     let value = 100.0 + f64::from(i % 7);
+///     assert!(detector.observe("queue_depth", value).is_none());
+/// }
+/// let spike = detector.observe("queue_depth", 900.0).expect("a spike is an anomaly");
+/// assert_eq!(spike.key, "queue_depth");
+/// assert!(spike.z_score > 3.0);
+/// ```
+#[derive(Debug)]
+pub struct AnomalyDetector {
+    settings: AnomalySettings,
+    keys: HashMap<Box<str>, KeyState>,
+    /// Observations of keys refused by the `max_keys` cap (sent to [`OVERFLOW_KEY`]).
+    overflowed: u64,
+    /// Non-finite values ignored.
+    ignored: u64,
+    total: u64,
+    by_severity: BySeverity,
+    recent: VecDeque<Anomaly>,
+    patterns: VecDeque<(u64, Pattern)>,
+    next_pattern_id: u64,
+}
+
+impl AnomalyDetector {
+    /// A detector with no keys yet.
+    #[must_use]
+    pub fn new(settings: AnomalySettings) -> AnomalyDetector {
+        AnomalyDetector {
+            settings,
+            keys: HashMap::new(),
+            overflowed: 0,
+            ignored: 0,
+            total: 0,
+            by_severity: BySeverity::default(),
+            recent: VecDeque::new(),
+            patterns: VecDeque::new(),
+            next_pattern_id: 0,
+        }
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn settings(&self) -> &AnomalySettings {
+        &self.settings
+    }
+
+    /// Reads the next value of `key`; returns the anomaly if it is one.
+    ///
+    /// Non-finite values are ignored (counted in [`AnomalyDetector::ignored`]) and never reach
+    /// the statistics.
+    pub fn observe(&mut self, key: &str, value: f64) -> Option<Anomaly> {
+        if !value.is_finite() {
+            self.ignored += 1;
+            return None;
+        }
+        let key = self.admit(key);
+        let settings = &self.settings;
+        let state = self.keys.entry(key.into()).or_insert_with(|| KeyState {
+            detector: StreamDetector::new(&settings.detector),
+            observed: 0,
+            last_anomalies: [None, None],
+            open_pattern: None,
+        });
+        let observation = state.detector.observe(value);
+        let index = state.observed;
+        state.observed += 1;
+        // A z-score over a handful of values means nothing: wait for a usable window.
+        if index < (settings.detector.window_size as u64).min(MIN_HISTORY) {
+            return None;
+        }
+        let severity = severity(
+            &observation,
+            settings.z_score_threshold,
+            settings.score_threshold,
+        )?;
+        let time = now();
+        let anomaly = Anomaly {
+            key: key.to_string(),
+            value,
+            z_score: observation.z_score,
+            score: observation.score,
+            severity,
+            time,
+        };
+
+        // Patterns: the third anomaly within one window opens a pattern; later ones within a
+        // window of the previous extend it; a longer gap closes it.
+        let window = settings.detector.window_size as u64;
+        let [last, second] = state.last_anomalies;
+        state.last_anomalies = [Some(index), last];
+        let extends = last.is_some_and(|l| index - l <= window);
+        let opens = second.is_some_and(|s| index - s <= window);
+        let open_pattern = state.open_pattern.filter(|_| extends);
+        state.open_pattern = match open_pattern {
+            Some(id) => {
+                if let Some((_, pattern)) = self.patterns.iter_mut().find(|(i, _)| *i == id) {
+                    pattern.count += 1;
+                    pattern.last = time;
+                    pattern.max_severity = pattern.max_severity.max(severity);
+                }
+                Some(id)
+            }
+            None if opens => {
+                let id = self.next_pattern_id;
+                self.next_pattern_id += 1;
+                let first = self
+                    .recent
+                    .iter()
+                    .rev()
+                    .filter(|a| a.key == key)
+                    .nth(1)
+                    .map_or(time, |a| a.time);
+                let max_severity = self
+                    .recent
+                    .iter()
+                    .rev()
+                    .filter(|a| a.key == key)
+                    .take(2)
+                    .fold(severity, |m, a| m.max(a.severity));
+                push_capped(
+                    &mut self.patterns,
+                    (
+                        id,
+                        Pattern {
+                            key: key.to_string(),
+                            count: PATTERN_MIN,
+                            first,
+                            last: time,
+                            max_severity,
+                        },
+                    ),
+                    self.settings.max_patterns,
+                );
+                Some(id)
+            }
+            None => None,
+        };
+
+        self.total += 1;
+        self.by_severity.add(severity);
+        push_capped(
+            &mut self.recent,
+            anomaly.clone(),
+            self.settings.max_anomalies,
+        );
+        Some(anomaly)
+    }
+
+    /// The key observations of `key` are recorded under: `key` itself, or [`OVERFLOW_KEY`]
+    /// once `max_keys` distinct keys exist.
+    fn admit<'a>(&mut self, key: &'a str) -> &'a str {
+        if self.keys.contains_key(key) || self.keys.len() < self.settings.max_keys.max(1) {
+            key
+        } else {
+            self.overflowed += 1;
+            OVERFLOW_KEY
+        }
+    }
+
+    /// Anomalies detected so far (including those no longer stored).
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The stored anomalies, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &Anomaly> {
+        self.recent.iter()
+    }
+
+    /// The stored patterns, oldest first.
+    pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        self.patterns.iter().map(|(_, p)| p)
+    }
+
+    /// Distinct keys tracked.
+    #[must_use]
+    pub fn keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Observations sent to [`OVERFLOW_KEY`] because the key cap was reached.
+    #[must_use]
+    pub fn overflowed(&self) -> u64 {
+        self.overflowed
+    }
+
+    /// Non-finite values ignored.
+    #[must_use]
+    pub fn ignored(&self) -> u64 {
+        self.ignored
+    }
+
+    /// The `anomalies` section of a report.
+    #[must_use]
+    pub fn summary(&self) -> AnomaliesReport {
+        AnomaliesReport {
+            total: self.total,
+            by_severity: self.by_severity,
+            recent: self.recent.iter().cloned().collect(),
+        }
+    }
+
+    /// Bytes held: every key's detector and the stores, from their capacities.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let keys: usize = self
+            .keys
+            .iter()
+            .map(|(k, s)| k.len() + std::mem::size_of::<KeyState>() + s.detector.heap_bytes())
+            .sum();
+        let map_slots = self.keys.capacity() * (std::mem::size_of::<(Box<str>, KeyState)>() + 1);
+        let anomalies: usize = self.recent.capacity() * std::mem::size_of::<Anomaly>()
+            + self.recent.iter().map(|a| a.key.capacity()).sum::<usize>();
+        let patterns: usize = self.patterns.capacity() * std::mem::size_of::<(u64, Pattern)>()
+            + self
+                .patterns
+                .iter()
+                .map(|(_, p)| p.key.capacity())
+                .sum::<usize>();
+        keys + map_slots + anomalies + patterns
+    }
+}
+
+fn push_capped<T>(queue: &mut VecDeque<T>, item: T, cap: usize) {
+    if cap == 0 {
+        return;
+    }
+    while queue.len() >= cap {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(z: f64, score: f64) -> Observation {
+        Observation {
+            z_score: z,
+            score,
+            ..Observation::default()
+        }
+    }
+
+    #[test]
+    fn severity_bands_from_z_and_score() {
+        assert_eq!(severity(&obs(2.99, 0.0), 3.0, 0.52), None);
+        assert_eq!(severity(&obs(3.0, 0.0), 3.0, 0.52), Some(Severity::Low));
+        assert_eq!(severity(&obs(-4.0, 0.0), 3.0, 0.52), Some(Severity::Medium));
+        assert_eq!(severity(&obs(5.0, 0.0), 3.0, 0.52), Some(Severity::High));
+        assert_eq!(
+            severity(&obs(6.0, 0.0), 3.0, 0.52),
+            Some(Severity::Critical)
+        );
+        assert_eq!(severity(&obs(0.0, 0.52), 3.0, 0.52), Some(Severity::Low));
+        assert_eq!(
+            severity(&obs(0.0, 0.99), 3.0, 0.52),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            severity(&obs(3.1, 0.99), 3.0, 0.52),
+            Some(Severity::Critical)
+        );
+        assert_eq!(severity(&obs(f64::NAN, f64::NAN), 3.0, 0.52), None);
+    }
+
+    fn steady(detector: &mut AnomalyDetector, key: &str, n: usize) {
+        for i in 0..n {
+            let value = 50.0 + (i % 5) as f64;
+            detector.observe(key, value);
+        }
+    }
+
+    #[test]
+    fn spikes_are_anomalies_and_repeated_ones_form_one_pattern() {
+        let mut d = AnomalyDetector::new(AnomalySettings::default());
+        steady(&mut d, "k", 400);
+        let before = d.total();
+        for _ in 0..4 {
+            steady(&mut d, "k", 10);
+            assert!(d.observe("k", 5_000.0).is_some());
+        }
+        assert!(d.total() >= before + 4);
+        let patterns: Vec<_> = d.patterns().collect();
+        assert_eq!(patterns.len(), 1, "{patterns:?}");
+        assert_eq!(patterns[0].key, "k");
+        assert!(patterns[0].count >= 4);
+        assert!(patterns[0].first <= patterns[0].last);
+        let summary = d.summary();
+        assert_eq!(summary.total, d.total());
+        let by = summary.by_severity;
+        assert_eq!(by.low + by.medium + by.high + by.critical, d.total());
+    }
+
+    #[test]
+    fn keys_stores_and_patterns_are_capped() {
+        let settings = AnomalySettings {
+            max_keys: 3,
+            max_anomalies: 5,
+            max_patterns: 2,
+            ..AnomalySettings::default()
+        };
+        let mut d = AnomalyDetector::new(settings);
+        for k in 0..10 {
+            d.observe(&format!("key{k}"), 1.0);
+        }
+        assert_eq!(d.keys(), 4, "three keys and the overflow bucket");
+        assert_eq!(d.overflowed(), 7);
+        steady(&mut d, "key0", 300);
+        for _ in 0..20 {
+            steady(&mut d, "key0", 5);
+            d.observe("key0", 1e9);
+        }
+        assert!(d.recent().count() <= 5);
+        assert!(d.patterns().count() <= 2);
+    }
+
+    #[test]
+    fn non_finite_values_are_ignored_and_counted() {
+        let mut d = AnomalyDetector::new(AnomalySettings::default());
+        steady(&mut d, "k", 100);
+        assert!(d.observe("k", f64::NAN).is_none());
+        assert!(d.observe("k", f64::INFINITY).is_none());
+        assert_eq!(d.ignored(), 2);
+        assert!(d.observe("k", 52.0).is_none());
+    }
+}

@@ -1,0 +1,28 @@
+//! Streaming anomaly detection, usable on any metric stream on its own.
+//!
+//! * [`StreamDetector`]: one stream, one value at a time, bounded memory (about 14 KB), no
+//!   look-ahead. Each value gets the plain rolling z-score against the previous `window_size`
+//!   values and a calibrated anomaly score in [0, 1] from robust statistics at several time
+//!   scales (see [`detector`] for the method and its score on the Numenta Anomaly Benchmark).
+//! * [`AnomalyDetector`]: one stream detector per key, severity bands, the store of recent
+//!   anomalies and the patterns repeated anomalies form, all capped.
+//!
+//! The runtime feeds it every phase's durations; users feed it any metric with
+//! [`Runtime::observe`](crate::Runtime::observe) or hold their own detector.
+
+mod block_window;
+pub mod detector;
+mod keyed;
+mod observation;
+mod record;
+mod refractory;
+mod rolling;
+mod settings;
+
+pub use crate::report::{Anomaly, Pattern, Severity};
+pub use detector::StreamDetector;
+pub use keyed::{
+    AnomalyDetector, AnomalySettings, DEFAULT_SCORE_THRESHOLD, OVERFLOW_KEY, severity,
+};
+pub use observation::Observation;
+pub use settings::DetectorSettings;
