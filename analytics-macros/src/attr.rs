@@ -45,6 +45,16 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
                     args.name = Some(lit);
                     Ok(())
                 }
+                Expr::Path(path) if path.path.get_ident().is_some() => {
+                    let ident = path.path.get_ident().map(ToString::to_string);
+                    let ident = ident.unwrap_or_default();
+                    Err(syn::Error::new_spanned(
+                        path,
+                        format!(
+                            "the phase name must be a string literal: write `name = \"{ident}\"`"
+                        ),
+                    ))
+                }
                 other => Err(syn::Error::new_spanned(
                     other,
                     "the phase name must be a string literal, e.g. `name = \"build\"`",

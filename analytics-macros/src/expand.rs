@@ -41,7 +41,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     };
 
     let body = if sig.asyncness.is_some() {
-        async_fn_body(&sig.output, &block)
+        async_fn_body(&sig.output, &block, may_be_result(&sig))
     } else if let Some(body) = future_body(&block) {
         body
     } else if !may_be_result(&sig) {
@@ -134,6 +134,18 @@ impl VisitMut for ImplTraitToInfer {
 
 /// Records the outcome of `__analytics_result` on `__analytics_guard`, classified by type.
 fn finish() -> TokenStream {
+    classify(true)
+}
+
+/// Records the outcome of `__analytics_result`: classified by type when the declared return
+/// type may be a `Result`, a success otherwise (an `-> impl Debug` is not a `Result` to the
+/// caller, whatever its hidden type; sync and async fns agree on that).
+fn classify(may_be_result: bool) -> TokenStream {
+    if !may_be_result {
+        return quote! {
+            __analytics_guard.finish(::analytics_runtime::__private::Outcome::Success);
+        };
+    }
     quote! {
         {
             #[allow(unused_imports)]
@@ -170,13 +182,13 @@ fn sync_fn_body(output: &ReturnType, block: &Block) -> TokenStream {
 /// `async fn` body does not run before), and the user's block runs as an inner future whose
 /// output is classified. A never-taken `return` typed with the declared return type pins the
 /// inner block's output type, so `?` infers its error type as it would without the attribute.
-fn async_fn_body(output: &ReturnType, block: &Block) -> TokenStream {
+fn async_fn_body(output: &ReturnType, block: &Block, may_be_result: bool) -> TokenStream {
     let ret = inferable_return_type(output).map_or_else(|| quote!(()), |ty| quote!(#ty));
-    let finish = finish();
+    let finish = classify(may_be_result);
     quote! {
         let __analytics_guard = ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
         #[allow(clippy::let_unit_value)]
-        let __analytics_result: #ret = async move {
+        let __analytics_result: #ret = ::analytics_runtime::__private::polled(&__analytics_guard, async move {
             #[allow(
                 unreachable_code,
                 clippy::diverging_sub_expression,
@@ -188,7 +200,7 @@ fn async_fn_body(output: &ReturnType, block: &Block) -> TokenStream {
                 return __analytics_return_edge;
             }
             #block
-        }
+        })
         .await;
         #finish
         __analytics_result
@@ -232,7 +244,8 @@ fn instrument_async_block(async_block: &mut ExprAsync) {
         let __analytics_guard = ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
         // Same capture mode as the user's block, so borrows keep their meaning.
         #[allow(clippy::let_unit_value)]
-        let __analytics_result = async #capture #inner.await;
+        let __analytics_result =
+            ::analytics_runtime::__private::polled(&__analytics_guard, async #capture #inner).await;
         #finish
         __analytics_result
     }};

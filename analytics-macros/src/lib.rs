@@ -38,9 +38,9 @@ fn with_item(error: syn::Error, item: TokenStream2) -> TokenStream {
     out.into()
 }
 
-/// The attribute is not on a function with a body: say what it is on, or, if the tokens do
-/// not parse at all, emit them unchanged so rustc reports the real syntax error (and
-/// rust-analyzer keeps working).
+/// The attribute is not on a function with a body: say what it is on. Tokens that do not parse
+/// at all are still emitted unchanged, so rustc reports the real syntax error (and
+/// rust-analyzer keeps working), beside ours: the attribute never silently does nothing.
 fn not_a_function(item: TokenStream2) -> TokenStream {
     if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
         if decl.default.is_none() {
@@ -48,13 +48,19 @@ fn not_a_function(item: TokenStream2) -> TokenStream {
         }
     }
     if let Ok(decl) = syn::parse2::<syn::ForeignItemFn>(item.clone()) {
-        return with_item(valid::no_body(&decl.sig), item);
+        return with_item(valid::foreign_fn(&decl.sig), item);
     }
     match syn::parse2::<syn::Item>(item.clone()) {
         Ok(parsed) => match valid::not_a_function(&parsed) {
             Some(error) => with_item(error, item),
             None => item.into(),
         },
-        Err(_) => item.into(),
+        Err(error) => {
+            let message = format!(
+                "`#[analyzed_phase]` goes on a function with a body, and this item cannot be \
+                 read as one ({error})"
+            );
+            with_item(syn::Error::new(error.span(), message), item)
+        }
     }
 }

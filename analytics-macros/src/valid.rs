@@ -26,8 +26,18 @@ pub(crate) fn check(args: &Args, func: &ItemFn) -> syn::Result<()> {
         if value.trim().is_empty() {
             push(syn::Error::new(
                 name.span(),
-                "the phase name is empty: give it a name such as `name = \"build\"`, or \
-                 remove `name` to use the function's name",
+                "the phase name is empty or only whitespace: give it a name such as \
+                 `name = \"build\"`, or remove `name` to use the function's name",
+            ));
+        } else if value.trim() != value {
+            push(syn::Error::new(
+                name.span(),
+                format!(
+                    "the phase name has leading or trailing whitespace, which would make \
+                     `{}` and `{value}` two phases: write `name = \"{}\"`",
+                    value.trim(),
+                    value.trim()
+                ),
             ));
         } else if value.chars().any(char::is_control) {
             push(syn::Error::new(
@@ -49,7 +59,10 @@ pub(crate) fn not_a_function(item: &Item) -> Option<syn::Error> {
         Item::Enum(i) => ("an enum", keyword_and_name(&i.enum_token, &i.ident)),
         Item::Union(i) => ("a union", keyword_and_name(&i.union_token, &i.ident)),
         Item::Trait(i) => ("a trait", keyword_and_name(&i.trait_token, &i.ident)),
-        Item::Impl(i) => ("an impl block", i.impl_token.to_token_stream()),
+        Item::Impl(i) => {
+            let (impl_token, self_ty) = (&i.impl_token, &i.self_ty);
+            ("an impl block", quote::quote!(#impl_token #self_ty))
+        }
         Item::Mod(i) => ("a module", keyword_and_name(&i.mod_token, &i.ident)),
         Item::Const(i) => ("a const", keyword_and_name(&i.const_token, &i.ident)),
         Item::Static(i) => ("a static", keyword_and_name(&i.static_token, &i.ident)),
@@ -76,11 +89,22 @@ fn keyword_and_name(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
     quote::quote!(#keyword #name)
 }
 
-/// The error for a function declaration without a body (in a trait or an extern block).
+/// The error for a function of an `extern` block: its body is foreign code.
+pub(crate) fn foreign_fn(signature: &syn::Signature) -> syn::Error {
+    syn::Error::new_spanned(
+        signature,
+        "`#[analyzed_phase]` cannot measure a function of an `extern` block: its body is foreign \
+         code; put the attribute on a Rust fn that calls it",
+    )
+}
+
+/// The error for a declaration without a body: a trait method, or (same syntax) a function
+/// of an `extern` block.
 pub(crate) fn no_body(signature: &syn::Signature) -> syn::Error {
     syn::Error::new_spanned(
         signature,
         "`#[analyzed_phase]` needs a function body to measure, and this declaration has none: \
-         put the attribute on the method in each `impl`, or give the trait method a default body",
+         in a trait, put the attribute on the method in each `impl` (or give the method a \
+         default body); in an `extern` block, put it on a Rust fn that calls this one",
     )
 }

@@ -3,6 +3,8 @@
 //! Follows tracing-core's callsite: a `static` per annotated function caches its phase after
 //! the first call, so the hot path never hashes a name; registration takes a `#[cold]` path.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -102,9 +104,30 @@ enum PhaseRef {
 struct Active {
     phase: PhaseRef,
     start: Instant,
+    /// The thread was already unwinding when the run started (a phase called from a `Drop`
+    /// during someone else's panic): that unwind is not this run's panic.
+    unwinding_at_start: bool,
 }
 
 impl Active {
+    fn new(phase: PhaseRef) -> Active {
+        Active {
+            phase,
+            start: Instant::now(),
+            unwinding_at_start: std::thread::panicking(),
+        }
+    }
+
+    /// The outcome of a run whose guard is dropped unfinished: a panic if an unwind that
+    /// started inside the body is passing through, else `otherwise`.
+    fn dropped(&self, body_running: bool, otherwise: Outcome) -> Outcome {
+        if body_running && std::thread::panicking() && !self.unwinding_at_start {
+            Outcome::Panic
+        } else {
+            otherwise
+        }
+    }
+
     #[inline]
     fn end(self, outcome: Outcome) {
         let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -123,6 +146,10 @@ impl Active {
 #[must_use = "a phase run is recorded when the guard is finished or dropped"]
 pub struct PhaseGuard {
     active: Option<Active>,
+    /// False while an async body is suspended between two polls ([`polled`]): an unwind that
+    /// drops it then comes from elsewhere (a sibling branch of a `join!`), so the run was
+    /// cancelled, not panicked.
+    body_running: AtomicBool,
 }
 
 impl std::fmt::Debug for PhaseGuard {
@@ -137,25 +164,24 @@ impl PhaseGuard {
     /// A guard that records nothing.
     #[inline(always)]
     pub(crate) const fn disabled() -> PhaseGuard {
-        PhaseGuard { active: None }
+        PhaseGuard {
+            active: None,
+            body_running: AtomicBool::new(true),
+        }
     }
 
     #[inline]
     fn start_global(phase: &'static Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
-            active: Some(Active {
-                phase: PhaseRef::Global(phase),
-                start: Instant::now(),
-            }),
+            active: Some(Active::new(PhaseRef::Global(phase))),
+            body_running: AtomicBool::new(true),
         }
     }
 
     pub(crate) fn start_shared(phase: Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
-            active: Some(Active {
-                phase: PhaseRef::Shared(phase),
-                start: Instant::now(),
-            }),
+            active: Some(Active::new(PhaseRef::Shared(phase))),
+            body_running: AtomicBool::new(true),
         }
     }
 
@@ -207,11 +233,7 @@ impl Drop for ReturnGuard {
     #[inline]
     fn drop(&mut self) {
         if let Some(active) = self.0.active.take() {
-            let outcome = if std::thread::panicking() {
-                Outcome::Panic
-            } else {
-                Outcome::Success
-            };
+            let outcome = active.dropped(true, Outcome::Success);
             active.end(outcome);
         }
     }
@@ -221,12 +243,27 @@ impl Drop for PhaseGuard {
     #[inline]
     fn drop(&mut self) {
         if let Some(active) = self.active.take() {
-            let outcome = if std::thread::panicking() {
-                Outcome::Panic
-            } else {
-                Outcome::Cancelled
-            };
+            let outcome = active.dropped(self.body_running.load(Relaxed), Outcome::Cancelled);
             active.end(outcome);
         }
     }
+}
+
+/// Awaits an async phase's body, telling `guard` whether the body is running (inside a poll)
+/// or suspended, so that a drop during an unwind is told apart: a panic of this body, or the
+/// cancellation of a suspended one. Pinned in place: no allocation.
+#[doc(hidden)]
+pub async fn polled<F: Future>(guard: &PhaseGuard, body: F) -> F::Output {
+    if !guard.is_active() {
+        return body.await;
+    }
+    let mut body = std::pin::pin!(body);
+    std::future::poll_fn(|cx| {
+        guard.body_running.store(true, Relaxed);
+        let poll = body.as_mut().poll(cx);
+        // Not reached if the poll panics: the flag then still says "running".
+        guard.body_running.store(false, Relaxed);
+        poll
+    })
+    .await
 }

@@ -380,6 +380,9 @@ pub(crate) fn anomaly_settings(config: &AnalyticsConfig) -> AnomalySettings {
             ..DetectorSettings::default()
         },
         z_score_threshold: config.anomaly.z_score_threshold,
-        ..AnomalySettings::default()
+        score_threshold: config.anomaly.score_threshold,
+        max_keys: config.memory.max_anomaly_keys,
+        max_anomalies: config.memory.max_anomalies,
+        max_patterns: config.memory.max_patterns,
     }
 }

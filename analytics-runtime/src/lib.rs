@@ -109,8 +109,13 @@ mod stats;
 /// can be classified; the guard records a panic if the body unwinds. An `async fn` body runs as
 /// an inner `async move` block awaited between the guard and the classification.
 ///
-/// Known limit: inside a `#[track_caller]` fn, `Location::caller()` in the body reports the
-/// attribute's closure, not the caller.
+/// Known limits:
+/// * inside a `#[track_caller]` fn whose return type may be a `Result`, `Location::caller()`
+///   in the body reports the attribute's closure, not the caller;
+/// * an `async fn` returning `impl Fn(&str) -> usize` written as `|s| s.len()` needs the
+///   closure's parameter types spelt out (`|s: &str| s.len()`): the body runs as an inner
+///   future whose output type is inferred from the body, so the declared `impl Fn` no longer
+///   tells the closure its parameter types (sync fns keep it).
 pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
@@ -131,7 +136,7 @@ pub struct ReadmeDoctests;
 /// runtime's version, which the macro crate pins exactly.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callsite::{Callsite, PhaseGuard, ReturnGuard};
+    pub use crate::callsite::{Callsite, PhaseGuard, ReturnGuard, polled};
     pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome};
 
     /// Calls `f` once. Passing the body as an `FnOnce` (rather than calling a closure in

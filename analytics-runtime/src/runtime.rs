@@ -166,6 +166,39 @@ impl Runtime {
         }
     }
 
+    /// Records one run of the phase `name` that was measured elsewhere (replayed from a log,
+    /// timed by another system, or synthesised in a test), exactly as if an annotated function
+    /// had taken `duration` and ended with `outcome`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use analytics_runtime::{AnalyticsConfig, Outcome, Runtime};
+    ///
+    /// let runtime = Runtime::new(AnalyticsConfig::default());
+    /// runtime.record_run("import", Duration::from_millis(40), Outcome::Success);
+    /// runtime.record_run("import", Duration::from_millis(60), Outcome::Failure);
+    /// let report = runtime.report();
+    /// let import = report.phase("import").unwrap();
+    /// assert_eq!((import.executions, import.failures), (2, 1));
+    /// assert_eq!(import.duration_ms.mean, 50.0);
+    /// ```
+    #[track_caller]
+    pub fn record_run(&self, name: &str, duration: std::time::Duration, outcome: crate::Outcome) {
+        if !self.is_enabled() {
+            return;
+        }
+        let caller = std::panic::Location::caller();
+        let site = Site {
+            module_path: "",
+            file: caller.file(),
+            line: caller.line(),
+        };
+        if let Some(phase) = self.phase(name, site) {
+            let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+            phase.record(nanos, outcome);
+        }
+    }
+
     /// Runs `f` with this runtime as the current one on this thread: phases annotated with
     /// `#[analyzed_phase]` that start inside `f` (on this thread) are recorded here, not in the
     /// global runtime. Scopes nest; the previous one is restored when `f` returns or panics.

@@ -144,8 +144,10 @@ pub struct PredictiveConfig {
     /// Default: `10`. Rule: at least 1 and at most
     /// `memory.max_history_size` (the history it needs must be kept).
     pub min_history: usize,
-    /// Minimum confidence (a fraction, 0 to 1) for a prediction to be
-    /// reported. Default: `0.5`. Rule: finite, between 0 and 1 inclusive.
+    /// Failure probability (a fraction, 0 to 1) at or above which a
+    /// prediction is high-risk: counted in `predictions.high_risk` and logged
+    /// as a `tracing` warning. Default: `0.5`. Rule: finite, between 0 and 1
+    /// inclusive.
     pub confidence_threshold: f64,
 }
 
@@ -172,6 +174,12 @@ pub struct AnomalyConfig {
     /// sample is an anomaly. Default: `3.0`. Rule: finite and greater
     /// than 0.
     pub z_score_threshold: f64,
+    /// Anomaly score (0 to 1) from which a sample is an anomaly even when its
+    /// z-score is not: the detector's calibrated score catches level shifts,
+    /// new noise and rarely seen values. Default: `0.52` (the one threshold
+    /// that scored best over all files of the Numenta Anomaly Benchmark).
+    /// Rule: finite, greater than 0 and at most 1.
+    pub score_threshold: f64,
 }
 
 impl Default for AnomalyConfig {
@@ -180,6 +188,7 @@ impl Default for AnomalyConfig {
             enabled: true,
             window_size: 100,
             z_score_threshold: 3.0,
+            score_threshold: crate::anomaly::DEFAULT_SCORE_THRESHOLD,
         }
     }
 }
@@ -222,6 +231,16 @@ pub struct MemoryConfig {
     /// Number of recorded events between two clean-ups of old history.
     /// Default: `500`. Rule: at least 1.
     pub cleanup_interval: u64,
+    /// Anomalies kept for the report (the oldest are dropped first; the
+    /// counts keep every one). Default: `500`. Rule: at least 1.
+    pub max_anomalies: usize,
+    /// Anomaly patterns kept (the oldest are dropped first). Default: `100`.
+    /// Rule: at least 1.
+    pub max_patterns: usize,
+    /// Distinct metric keys the anomaly detector tracks (one per phase, plus
+    /// the keys given to `observe`); values of further keys go to the key
+    /// `other`. Each key holds about 14 KB. Default: `256`. Rule: at least 1.
+    pub max_anomaly_keys: usize,
 }
 
 impl Default for MemoryConfig {
@@ -229,6 +248,9 @@ impl Default for MemoryConfig {
         Self {
             max_history_size: 1000,
             cleanup_interval: 500,
+            max_anomalies: 500,
+            max_patterns: 100,
+            max_anomaly_keys: 256,
         }
     }
 }
@@ -405,12 +427,24 @@ mod tests {
     use serde_json::Value;
 
     /// The documented default document (the public contract).
-    const DOCUMENTED_DEFAULTS: &str = r#"
+    /// The seed's schema (DESIGN.md): it must keep meaning the defaults.
+    const SEED_DEFAULTS: &str = r#"
         { "enabled": true,
           "predictive": {"enabled": true, "min_history": 10, "confidence_threshold": 0.5},
           "anomaly":    {"enabled": true, "window_size": 100, "z_score_threshold": 3.0},
           "optimizer":  {"enabled": true, "interval": 100},
           "memory":     {"max_history_size": 1000, "cleanup_interval": 500},
+          "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0} }"#;
+
+    /// Every field with its default, as the README documents them.
+    const DOCUMENTED_DEFAULTS: &str = r#"
+        { "enabled": true,
+          "predictive": {"enabled": true, "min_history": 10, "confidence_threshold": 0.5},
+          "anomaly":    {"enabled": true, "window_size": 100, "z_score_threshold": 3.0,
+                         "score_threshold": 0.52},
+          "optimizer":  {"enabled": true, "interval": 100},
+          "memory":     {"max_history_size": 1000, "cleanup_interval": 500,
+                         "max_anomalies": 500, "max_patterns": 100, "max_anomaly_keys": 256},
           "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0} }"#;
 
     /// The error of parsing `text`, which must fail.
@@ -437,6 +471,10 @@ mod tests {
         assert_eq!(
             serde_json::to_value(AnalyticsConfig::default()).unwrap(),
             documented
+        );
+        assert_eq!(
+            AnalyticsConfig::from_json_str(SEED_DEFAULTS).unwrap(),
+            AnalyticsConfig::default()
         );
         assert_eq!(
             AnalyticsConfig::from_json_str(DOCUMENTED_DEFAULTS).unwrap(),

@@ -106,6 +106,16 @@ impl AnomalyConfig {
             Self::MAX_WINDOW_SIZE,
         );
         c.finite_positive("anomaly.z_score_threshold", self.z_score_threshold);
+        if !(self.score_threshold.is_finite()
+            && self.score_threshold > 0.0
+            && self.score_threshold <= 1.0)
+        {
+            c.report(
+                "anomaly.score_threshold",
+                float_text(self.score_threshold),
+                "must be a finite number greater than 0 and at most 1".to_owned(),
+            );
+        }
     }
 }
 
@@ -119,6 +129,9 @@ impl MemoryConfig {
     fn check(&self, c: &mut Checker) {
         c.at_least("memory.max_history_size", self.max_history_size, 1);
         c.at_least("memory.cleanup_interval", self.cleanup_interval, 1);
+        c.at_least("memory.max_anomalies", self.max_anomalies, 1);
+        c.at_least("memory.max_patterns", self.max_patterns, 1);
+        c.at_least("memory.max_anomaly_keys", self.max_anomaly_keys, 1);
     }
 }
 

@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "`anomaly.windw_size`: unknown field, expected one of `enabled`, `window_size`, \
-             `z_score_threshold` (line 3, column 16); did you mean `window_size`?"
+             `z_score_threshold`, `score_threshold` (line 3, column 16); did you mean `window_size`?"
         );
     }
 

@@ -1,0 +1,8 @@
+use analytics_runtime::analyzed_phase;
+
+unsafe extern "C" {
+    #[analyzed_phase]
+    fn abs(x: i32) -> i32;
+}
+
+fn main() {}
