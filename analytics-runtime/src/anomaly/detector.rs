@@ -13,8 +13,8 @@
 //!    rarely visited places, even when not extreme).
 //!
 //! Each statistic is divided by the maximum (novelty: a high quantile) of its own last
-//! `history_window` values ([`RecordRatio`]); the largest ratio `r` is damped when it does
-//! not beat the recent peak ([`Refractory`]) and reported as `r / (1 + r)`. The score thus
+//! `history_window` values (`RecordRatio`); the largest ratio `r` is damped when it does
+//! not beat the recent peak (`Refractory`) and reported as `r / (1 + r)`. The score thus
 //! means the same in every stream — "how far beyond its recent extremes" — so one
 //! threshold serves a whole corpus. Everything is one pass with fixed-size buffers.
 //!
@@ -22,7 +22,7 @@
 //! [`StreamDetector::heap_bytes`]), because every window is kept compactly and moves by
 //! blocks of consecutive values:
 //!
-//! - the long baseline and the step window are [`BlockWindow`]s: one sorted array of
+//! - the long baseline and the step window are `BlockWindow`s: one sorted array of
 //!   4-byte keys (value relative to an anchor at 17 significant bits, plus the tag of its
 //!   block), holding at least `long_window` / `diff_window` values (up to one block of
 //!   about 1/63 of the window more); median, spread, step median and the value density
