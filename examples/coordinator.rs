@@ -206,10 +206,18 @@ impl Coordinator {
     async fn run_once(&mut self, id: u32) -> Result<(), PhaseError> {
         self.work.run = id;
         let change = self.plan(id)?;
+        // The coordinator's message bus: one event per file changed, with its size.
+        for _ in 0..change.files {
+            analytics_runtime::record_message_bytes("changes.files", 512 + u64::from(id % 7) * 64);
+        }
         self.fetch(&change).await?;
         let artifacts = self.compile(&change).await?;
-        self.test(artifacts)?;
+        analytics_runtime::record_message("builds.finished");
+        analytics_runtime::record_quality("artifact_size_kb", f64::from(artifacts) * 12.5);
+        let passed = self.test(artifacts)?;
+        analytics_runtime::record_quality("tests_passed", f64::from(passed));
         self.deploy(&change)?;
+        analytics_runtime::record_message("deploys.done");
         let reviewed =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.review(&change)));
         if reviewed.is_err() {
@@ -281,8 +289,21 @@ fn main() -> ExitCode {
     };
     let mut stopped = 0;
     runtime.block_on(async {
+        // Recent outcomes: the release train's health is the share of the last 20 changes
+        // that went through.
+        let mut recent = std::collections::VecDeque::with_capacity(20);
         for id in 0..cli.runs {
-            if let Err(error) = coordinator.run_once(id).await {
+            let started = std::time::Instant::now();
+            let result = coordinator.run_once(id).await;
+            analytics_runtime::record_task("change", started.elapsed(), result.is_ok());
+            if recent.len() == 20 {
+                recent.pop_front();
+            }
+            recent.push_back(result.is_ok());
+            let health = recent.iter().filter(|ok| **ok).count() as f64 / recent.len() as f64;
+            let progress = f64::from(id + 1) / f64::from(cli.runs.max(1));
+            analytics_runtime::record_objective_progress("release_train", health, progress);
+            if let Err(error) = result {
                 stopped += 1;
                 if stopped <= 5 {
                     eprintln!("change {id} stopped: {error}");
@@ -290,6 +311,8 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Stop the engine's worker cleanly; the report still covers every run.
+    analytics_runtime::shutdown();
     println!(
         "{} changes, {} deployed, {} stopped by a failing phase\n",
         cli.runs, coordinator.deployed, stopped

@@ -11,19 +11,30 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::anomaly::{AnomalyDetector, AnomalySettings, DetectorSettings};
 use crate::config::AnalyticsConfig;
-use crate::optimizer::{self, OptimizerThresholds};
+use crate::memory::CleanupStats;
+use crate::monitors::Monitors;
+use crate::monitors::resources::{ProcessSampler, ResourceTracker};
+use crate::optimizer::{self, OptimizerThresholds, ResourceUsage};
 use crate::outcome::Outcome;
 use crate::phase::PhaseCell;
 use crate::predictive::{AccuracyParts, PhasePredictor, PredictorSettings};
 use crate::report::{
-    AnomaliesReport, Anomaly, Pattern, Prediction, PredictionAccuracy, PredictionsReport,
-    Recommendation, Severity,
+    AnomaliesReport, Anomaly, CleanupReport, Pattern, PhaseResources, Prediction,
+    PredictionAccuracy, PredictionsReport, Recommendation, ResourcesReport, Severity,
 };
 use crate::run_log::Run;
+
+/// How often message rates are computed (and fed to the anomaly detector).
+const RATE_INTERVAL: Duration = Duration::from_secs(1);
+/// Anomaly-detector key of the process's resident memory, in MB.
+const RSS_KEY: &str = "process.rss_mb";
+/// Anomaly-detector key of the process's CPU use, in percent.
+const CPU_KEY: &str = "process.cpu_percent";
 
 /// How often the background worker catches up.
 pub(crate) const TICK: Duration = Duration::from_millis(25);
@@ -55,6 +66,23 @@ struct EngineState {
     next_optimizer_at: u64,
     optimizer_runs: u64,
     scratch: Vec<Run>,
+    /// Per phase id: nanoseconds of runs read since the last resource sample (what the sample
+    /// is attributed by).
+    busy: Vec<u64>,
+    busy_list: Vec<(usize, u64)>,
+    resources: ResourceTracker,
+    /// Created on the worker at the first sample (`None` also when the platform gives nothing).
+    sampler: Option<ProcessSampler>,
+    sampler_tried: bool,
+    last_sample: Option<Instant>,
+    last_rates: Instant,
+    /// Scratch for metric values read from the monitors (message rates, objective health).
+    metrics: Vec<(String, f64)>,
+    /// Whether memory and CPU are currently above their thresholds (warned once per crossing).
+    memory_high: bool,
+    cpu_high: bool,
+    cleanup: CleanupStats,
+    next_cleanup_at: u64,
 }
 
 /// What one catch-up produced that must leave the lock before it is acted on.
@@ -62,6 +90,8 @@ struct EngineState {
 struct Outbox {
     anomalies: Vec<Anomaly>,
     high_risk: Vec<(Box<str>, Prediction)>,
+    /// Resource thresholds crossed: (what, value, threshold).
+    crossed: Vec<(&'static str, f64, f64)>,
 }
 
 /// The engines of one runtime.
@@ -69,8 +99,8 @@ pub(crate) struct Engine {
     state: Mutex<EngineState>,
     handlers: RwLock<Vec<Handler>>,
     handler_panics: AtomicU64,
-    /// Dropping the sender wakes the worker and tells it to stop.
-    stop: Mutex<Option<mpsc::Sender<()>>>,
+    /// Dropping the sender wakes the worker and tells it to stop; the handle joins it.
+    worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
 /// Figures about the engine itself, for the report's `runtime` section.
@@ -94,10 +124,24 @@ impl Engine {
                 next_optimizer_at: config.optimizer.interval.max(1),
                 optimizer_runs: 0,
                 scratch: Vec::new(),
+                busy: Vec::new(),
+                busy_list: Vec::new(),
+                resources: ResourceTracker::new(Duration::from_millis(
+                    config.resources.interval_ms,
+                )),
+                sampler: None,
+                sampler_tried: false,
+                last_sample: None,
+                last_rates: Instant::now(),
+                metrics: Vec::new(),
+                memory_high: false,
+                cpu_high: false,
+                cleanup: CleanupStats::default(),
+                next_cleanup_at: config.memory.cleanup_interval.max(1),
             }),
             handlers: RwLock::new(Vec::new()),
             handler_panics: AtomicU64::new(0),
-            stop: Mutex::new(None),
+            worker: Mutex::new(None),
         }
     }
 
@@ -107,10 +151,15 @@ impl Engine {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Catches up on every phase's runs. Returns false if an engine panicked (the panic is
-    /// caught; the caller counts it).
-    pub(crate) fn process(&self, phases: &[Arc<PhaseCell>], config: &AnalyticsConfig) -> bool {
-        let outbox = catch_unwind(AssertUnwindSafe(|| self.catch_up(phases, config)));
+    /// Catches up on every phase's runs and the objectives' health updates. Returns false if
+    /// an engine panicked (the panic is caught; the caller counts it).
+    pub(crate) fn process(
+        &self,
+        phases: &[Arc<PhaseCell>],
+        config: &AnalyticsConfig,
+        monitors: &Monitors,
+    ) -> bool {
+        let outbox = catch_unwind(AssertUnwindSafe(|| self.catch_up(phases, config, monitors)));
         match outbox {
             Ok(outbox) => {
                 self.deliver(outbox, config);
@@ -120,7 +169,12 @@ impl Engine {
         }
     }
 
-    fn catch_up(&self, phases: &[Arc<PhaseCell>], config: &AnalyticsConfig) -> Outbox {
+    fn catch_up(
+        &self,
+        phases: &[Arc<PhaseCell>],
+        config: &AnalyticsConfig,
+        monitors: &Monitors,
+    ) -> Outbox {
         let mut outbox = Outbox::default();
         let predictive = config.predictive.enabled;
         let anomaly = config.anomaly.enabled;
@@ -171,26 +225,94 @@ impl Engine {
                 }
             }
         }
+        // Falling objective health is an anomaly like any other value.
+        monitors.objectives.drain(&mut state.metrics);
+        if anomaly {
+            for (key, health) in &state.metrics {
+                if let Some(found) = state.anomalies.observe(key, *health) {
+                    outbox.anomalies.push(found);
+                }
+            }
+        }
         if config.optimizer.enabled && state.analysed >= state.next_optimizer_at {
             let interval = config.optimizer.interval.max(1);
             state.next_optimizer_at = (state.analysed / interval + 1) * interval;
             state.optimizer_runs += 1;
             let reports: Vec<_> = phases.iter().map(|p| p.report()).collect();
-            state.recommendations = optimizer::recommend(
+            let usage = state.resources.latest().map(|s| ResourceUsage {
+                rss_mb: s.rss_bytes as f64 / (1024.0 * 1024.0),
+                cpu_percent: s.cpu_percent,
+            });
+            let mut recommendations = optimizer::recommend(
                 &reports,
                 &OptimizerThresholds {
                     phase_slow_s: config.thresholds.phase_slow,
                     memory_high_mb: config.thresholds.memory_high,
                     cpu_high_pct: config.thresholds.cpu_high,
                 },
-                None,
+                usage.as_ref(),
             );
+            recommendations.extend(monitors.objectives.recommendations());
+            optimizer::sort(&mut recommendations);
+            state.recommendations = recommendations;
         }
         outbox
     }
 
+    /// The timed work of the background worker: a resource sample every
+    /// `resources.interval_ms`, message rates every second, and the memory manager's cleanup
+    /// every `memory.cleanup_interval` runs. Returns false if it panicked (caught).
+    pub(crate) fn maintain(
+        &self,
+        now: Instant,
+        config: &AnalyticsConfig,
+        monitors: &Monitors,
+    ) -> bool {
+        let outbox = catch_unwind(AssertUnwindSafe(|| {
+            let mut outbox = Outbox::default();
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            if config.resources.enabled {
+                sample_resources(state, now, config, &mut outbox);
+            }
+            if now.saturating_duration_since(state.last_rates) >= RATE_INTERVAL {
+                state.last_rates = now;
+                monitors.messages.close_interval(now, &mut state.metrics);
+                if config.anomaly.enabled {
+                    for (key, rate) in &state.metrics {
+                        if let Some(found) = state.anomalies.observe(key, *rate) {
+                            outbox.anomalies.push(found);
+                        }
+                    }
+                }
+            }
+            if state.analysed >= state.next_cleanup_at {
+                let every = config.memory.cleanup_interval.max(1);
+                state.next_cleanup_at = (state.analysed / every + 1) * every;
+                cleanup(state, now, config, monitors);
+            }
+            outbox
+        }));
+        match outbox {
+            Ok(outbox) => {
+                self.deliver(outbox, config);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Emits what a catch-up found, outside the engine lock.
     fn deliver(&self, outbox: Outbox, config: &AnalyticsConfig) {
+        for (what, value, threshold) in &outbox.crossed {
+            tracing::warn!(
+                target: "analytics_runtime::resources",
+                resource = *what,
+                value = *value,
+                threshold = *threshold,
+                "process {what} is {value:.1}, above the threshold {threshold:.1}"
+            );
+        }
         for (phase, p) in &outbox.high_risk {
             tracing::warn!(
                 target: "analytics_runtime::predictive",
@@ -270,15 +392,33 @@ impl Engine {
         found
     }
 
-    /// The prediction and accuracy of phase `id`.
-    pub(crate) fn phase_view(&self, id: usize) -> (Option<Prediction>, PredictionAccuracy) {
+    /// The prediction, accuracy and resources of phase `id`.
+    pub(crate) fn phase_view(
+        &self,
+        id: usize,
+    ) -> (
+        Option<Prediction>,
+        PredictionAccuracy,
+        Option<PhaseResources>,
+    ) {
         let state = self.lock();
-        state.phases.get(id).map_or_else(Default::default, |e| {
+        let (prediction, accuracy) = state.phases.get(id).map_or_else(Default::default, |e| {
             (
                 e.predictor.prediction(),
                 e.predictor.accuracy_parts().finish(),
             )
-        })
+        });
+        (prediction, accuracy, state.resources.phase(id))
+    }
+
+    /// The `resources` section of the report.
+    pub(crate) fn resources(&self, monitored: bool) -> ResourcesReport {
+        self.lock().resources.report(monitored)
+    }
+
+    /// The memory manager's cleanup statistics.
+    pub(crate) fn cleanup_report(&self) -> CleanupReport {
+        self.lock().cleanup.report()
     }
 
     /// The report sections the engines own.
@@ -327,32 +467,53 @@ impl Engine {
         }
     }
 
-    /// Bytes the engines hold.
-    pub(crate) fn heap_bytes(&self) -> usize {
+    /// Bytes the engines hold, by component (capacities, not lengths).
+    pub(crate) fn heap_bytes(&self) -> [(&'static str, usize); 4] {
         let state = self.lock();
-        let phases = state.phases.capacity() * std::mem::size_of::<PhaseEngine>()
-            + state.phases.iter().map(|e| e.key.len()).sum::<usize>();
-        let recommendations =
-            state.recommendations.capacity() * std::mem::size_of::<Recommendation>();
-        phases
-            + state.anomalies.heap_bytes()
-            + recommendations
+        let predictive = state.phases.capacity() * std::mem::size_of::<PhaseEngine>()
+            + state.phases.iter().map(|e| e.key.len()).sum::<usize>()
             + state.scratch.capacity() * std::mem::size_of::<Run>()
+            + state.busy.capacity() * std::mem::size_of::<u64>()
+            + state.busy_list.capacity() * std::mem::size_of::<(usize, u64)>();
+        let optimizer = state.recommendations.capacity() * std::mem::size_of::<Recommendation>()
+            + state
+                .recommendations
+                .iter()
+                .map(|r| {
+                    r.message.capacity()
+                        + r.phase.as_ref().map_or(0, String::capacity)
+                        // A BTreeMap leaf node holds up to 11 entries: about 400 bytes.
+                        + r.evidence.len().div_ceil(11) * 400
+                        + r.evidence.keys().map(String::capacity).sum::<usize>()
+                })
+                .sum::<usize>();
+        let metrics = state.metrics.capacity() * std::mem::size_of::<(String, f64)>()
+            + state
+                .metrics
+                .iter()
+                .map(|(k, _)| k.capacity())
+                .sum::<usize>();
+        [
+            ("predictive", predictive),
+            ("anomaly", state.anomalies.heap_bytes() + metrics),
+            ("optimizer", optimizer),
+            ("resources", state.resources.heap_bytes()),
+        ]
     }
 
     /// Starts the background worker once: every [`TICK`] it upgrades `target` and calls
-    /// `work`; it stops when `target` is gone or [`Engine::stop_worker`] is called.
+    /// `work` on it; it stops when `target` is gone or [`Engine::stop_worker`] is called.
     pub(crate) fn start_worker<T: Send + Sync + 'static>(
         &self,
         target: Weak<T>,
-        work: fn(&T),
+        work: fn(&Arc<T>),
     ) -> std::io::Result<()> {
-        let mut stop = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-        if stop.is_some() {
+        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        if worker.is_some() {
             return Ok(());
         }
         let (sender, receiver) = mpsc::channel::<()>();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("analytics-engine".into())
             .spawn(move || {
                 loop {
@@ -366,9 +527,139 @@ impl Engine {
                     work(&target);
                 }
             })?;
-        *stop = Some(sender);
+        *worker = Some((sender, handle));
         Ok(())
     }
+
+    /// Stops the worker and waits for it to finish the tick it is in. Returns whether a worker
+    /// was running. Never called from the worker itself (it would wait for itself).
+    pub(crate) fn stop_worker(&self) -> bool {
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match worker {
+            Some((sender, handle)) => {
+                drop(sender);
+                if handle.thread().id() != std::thread::current().id() {
+                    let _ = handle.join();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the background worker runs.
+    pub(crate) fn worker_running(&self) -> bool {
+        self.worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|(_, handle)| !handle.is_finished())
+    }
+}
+
+/// Takes a resource sample if one is due, attributes it to the phases that ran since the last
+/// one, and feeds it to the anomaly detector.
+fn sample_resources(
+    state: &mut EngineState,
+    now: Instant,
+    config: &AnalyticsConfig,
+    outbox: &mut Outbox,
+) {
+    let interval = Duration::from_millis(config.resources.interval_ms);
+    if state
+        .last_sample
+        .is_some_and(|last| now.saturating_duration_since(last) < interval)
+    {
+        return;
+    }
+    if !state.sampler_tried {
+        state.sampler_tried = true;
+        state.sampler = ProcessSampler::new();
+    }
+    let Some(sample) = state.sampler.as_mut().and_then(ProcessSampler::sample) else {
+        return;
+    };
+    let elapsed = state
+        .last_sample
+        .map_or(interval, |last| now.saturating_duration_since(last));
+    state.last_sample = Some(now);
+    state.busy_list.clear();
+    for (id, busy) in state.busy.iter_mut().enumerate() {
+        if *busy > 0 {
+            state.busy_list.push((id, *busy));
+            *busy = 0;
+        }
+    }
+    state.resources.record(sample, elapsed, &state.busy_list);
+    let rss_mb = sample.rss_bytes as f64 / (1024.0 * 1024.0);
+    if config.anomaly.enabled {
+        for (key, value) in [(RSS_KEY, rss_mb), (CPU_KEY, sample.cpu_percent)] {
+            if let Some(found) = state.anomalies.observe(key, value) {
+                outbox.anomalies.push(found);
+            }
+        }
+    }
+    let memory_high = rss_mb > config.thresholds.memory_high;
+    if memory_high && !state.memory_high {
+        outbox
+            .crossed
+            .push(("memory (MB)", rss_mb, config.thresholds.memory_high));
+    }
+    state.memory_high = memory_high;
+    let cpu_high = sample.cpu_percent > config.thresholds.cpu_high;
+    if cpu_high && !state.cpu_high {
+        outbox
+            .crossed
+            .push(("CPU (%)", sample.cpu_percent, config.thresholds.cpu_high));
+    }
+    state.cpu_high = cpu_high;
+}
+
+/// One pass of the memory manager: drops the names that stayed idle past
+/// `memory.idle_timeout_secs` (topics, objectives, tasks, quality metrics, anomaly keys of
+/// anything but a live phase), gives back spare capacity, and records what it freed.
+fn cleanup(state: &mut EngineState, now: Instant, config: &AnalyticsConfig, monitors: &Monitors) {
+    let started = Instant::now();
+    let before = state.anomalies.heap_bytes()
+        + state.resources.heap_bytes()
+        + monitors.messages.heap_bytes()
+        + monitors.objectives.heap_bytes()
+        + monitors.tasks.heap_bytes();
+    let mut removed = Vec::with_capacity(5);
+    if config.memory.idle_timeout_secs > 0 {
+        let idle = Duration::from_secs(config.memory.idle_timeout_secs);
+        let live: std::collections::HashSet<&str> = state.phases.iter().map(|e| &*e.key).collect();
+        let keys = state
+            .anomalies
+            .evict_idle(now, idle, |key| live.contains(key));
+        removed.push(("anomaly_keys", keys));
+        removed.push(("topics", monitors.messages.evict_idle(now, idle)));
+        removed.push(("objectives", monitors.objectives.evict_idle(now, idle)));
+        removed.push(("tasks", monitors.tasks.evict_idle(now, idle)));
+    }
+    let resource_phases = state
+        .resources
+        .forget_phases_above(config.memory.max_phases.saturating_add(1));
+    removed.push(("resource_phases", resource_phases));
+    // Anomalies and patterns are capped as they arrive; give back what a config change or a
+    // burst left spare.
+    state.anomalies.shrink();
+    state.metrics.shrink_to_fit();
+    monitors.messages.shrink();
+    monitors.objectives.shrink();
+    monitors.tasks.shrink();
+    let after = state.anomalies.heap_bytes()
+        + state.resources.heap_bytes()
+        + monitors.messages.heap_bytes()
+        + monitors.objectives.heap_bytes()
+        + monitors.tasks.heap_bytes();
+    state
+        .cleanup
+        .record_pass(&removed, before.saturating_sub(after), started.elapsed());
 }
 
 /// The anomaly detector's settings from the config.

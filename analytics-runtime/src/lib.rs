@@ -45,11 +45,14 @@ mod dispatch;
 mod engine;
 mod error;
 mod global;
+mod memory;
+mod monitors;
 mod optimizer;
 mod outcome;
 mod phase;
 mod predictive;
 pub mod report;
+mod reporting;
 mod run_log;
 mod runtime;
 mod scope;
@@ -120,10 +123,13 @@ pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
 pub use error::InitError;
-pub use global::{global, init, report};
+pub use global::{
+    global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
+    record_objective_progress, record_quality, record_task, report, shutdown,
+};
 pub use outcome::Outcome;
 pub use report::{PhaseReport, Prediction, Report};
-pub use runtime::Runtime;
+pub use runtime::{OVERFLOW_PHASE, Runtime};
 pub use scope::ScopeGuard;
 pub use stats::DurationStats;
 

@@ -90,7 +90,14 @@ pub(crate) fn recommend(
         out.extend(resource_high(Kind::MemoryHigh, r.rss_mb, t.memory_high_mb));
         out.extend(resource_high(Kind::CpuHigh, r.cpu_percent, t.cpu_high_pct));
     }
-    out.sort_by(|a, b| {
+    sort(&mut out);
+    out
+}
+
+/// Sorts recommendations most urgent first: by priority, then estimated gain (largest first),
+/// then phase name, then kind, so the order is deterministic.
+pub(crate) fn sort(recommendations: &mut [Recommendation]) {
+    recommendations.sort_by(|a, b| {
         a.priority
             .cmp(&b.priority)
             .then(b.estimated_gain_ms.total_cmp(&a.estimated_gain_ms))
@@ -98,7 +105,6 @@ pub(crate) fn recommend(
             // Declaration order of the kinds, the last tie-break (the enum has no `Ord`).
             .then((a.kind as u8).cmp(&(b.kind as u8)))
     });
-    out
 }
 
 /// `slow_phase`: the median run is over the threshold.

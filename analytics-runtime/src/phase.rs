@@ -153,6 +153,7 @@ impl PhaseCell {
                 file: s.file.to_string(),
                 line: s.line,
             }),
+            resources: None,
         }
     }
 }

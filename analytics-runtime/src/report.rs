@@ -37,15 +37,18 @@ pub struct Report {
     /// The optimizer's recommendations, highest priority first.
     #[serde(default)]
     pub recommendations: Vec<Recommendation>,
-    /// Process resources (memory, CPU).
+    /// Process resources (memory, CPU), sampled in the background.
     #[serde(default)]
-    pub resources: serde_json::Map<String, serde_json::Value>,
-    /// Message rates per topic.
+    pub resources: ResourcesReport,
+    /// Message counts and rates per topic.
     #[serde(default)]
-    pub messages: serde_json::Map<String, serde_json::Value>,
+    pub messages: MessagesReport,
     /// Objective health.
     #[serde(default)]
-    pub objectives: serde_json::Map<String, serde_json::Value>,
+    pub objectives: ObjectivesReport,
+    /// Task completion times and quality metrics.
+    #[serde(default)]
+    pub tasks: TasksReport,
     /// Memory held by the runtime itself.
     #[serde(default)]
     pub memory: MemoryReport,
@@ -93,6 +96,155 @@ pub struct PhaseReport {
     /// Where the phase was first seen.
     #[serde(default)]
     pub site: Option<SiteReport>,
+    /// Process CPU and memory seen while this phase ran (from the resource sampler).
+    #[serde(default)]
+    pub resources: Option<PhaseResources>,
+}
+
+/// Process resources attributed to one phase: each sampling interval's CPU use and RSS change,
+/// weighted by the time the phase ran in that interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PhaseResources {
+    /// Mean process CPU % while the phase ran (100 = one core busy).
+    pub cpu_percent: f64,
+    /// Process RSS change attributed to the phase, in MB (negative: memory released).
+    pub rss_delta_mb: f64,
+    /// Sampling intervals in which the phase ran.
+    pub samples: u64,
+}
+
+/// Process resources.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourcesReport {
+    /// Whether the sampler runs (`resources.enabled`).
+    pub monitored: bool,
+    /// Sampling interval in milliseconds.
+    pub interval_ms: u64,
+    /// Samples taken.
+    pub samples: u64,
+    /// Resident set size at the last sample, in MB.
+    pub rss_mb: f64,
+    /// Largest RSS seen, in MB.
+    pub peak_rss_mb: f64,
+    /// Process CPU % over the last interval (100 = one core busy).
+    pub cpu_percent: f64,
+    /// Mean process CPU % over all samples.
+    pub mean_cpu_percent: f64,
+}
+
+/// Message counts and rates, per topic.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessagesReport {
+    /// Messages recorded.
+    pub total: u64,
+    /// Bytes recorded (for messages recorded with a size).
+    pub bytes: u64,
+    /// Per topic, busiest first.
+    pub topics: Vec<TopicReport>,
+    /// Messages of new topics that went to the `other` topic because `memory.max_topics` topics
+    /// already existed.
+    pub overflowed: u64,
+}
+
+/// One message topic.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TopicReport {
+    /// The topic.
+    pub topic: String,
+    /// Messages recorded.
+    pub count: u64,
+    /// Bytes recorded.
+    pub bytes: u64,
+    /// Messages per second over the last completed rate interval.
+    pub rate_per_s: f64,
+    /// Messages per second since the topic was first seen.
+    pub mean_rate_per_s: f64,
+    /// When the last message was recorded, in seconds since the Unix epoch.
+    pub last_seen: f64,
+}
+
+/// Objective health.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectivesReport {
+    /// Per objective, least healthy first.
+    pub objectives: Vec<ObjectiveReport>,
+    /// Updates of new objectives that went to `other` (over `memory.max_objectives`).
+    pub overflowed: u64,
+}
+
+/// One objective.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectiveReport {
+    /// The objective.
+    pub name: String,
+    /// Latest health, in [0, 1] (1 = healthy).
+    pub health: f64,
+    /// Latest progress in [0, 1], if the user reports it.
+    pub progress: Option<f64>,
+    /// Health updates recorded.
+    pub updates: u64,
+    /// Mean health over all updates.
+    pub mean_health: f64,
+    /// Lowest health seen.
+    pub min_health: f64,
+    /// Consecutive latest updates below 0.5.
+    pub unhealthy_streak: u64,
+    /// When it was last updated, in seconds since the Unix epoch.
+    pub last_update: f64,
+}
+
+/// Task completion times and quality metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TasksReport {
+    /// Per task name, most frequent first.
+    pub tasks: Vec<TaskReport>,
+    /// Per quality metric, by name.
+    pub quality: Vec<QualityReport>,
+    /// Records of new names that went to `other` (over `memory.max_tasks`).
+    pub overflowed: u64,
+}
+
+/// Completion statistics of one kind of task.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskReport {
+    /// The task name.
+    pub name: String,
+    /// Tasks recorded.
+    pub count: u64,
+    /// Tasks that succeeded.
+    pub successes: u64,
+    /// Tasks that failed.
+    pub failures: u64,
+    /// `successes / count`.
+    pub success_rate: f64,
+    /// Completion times of the most recent tasks (at most `memory.max_history_size`), in ms.
+    pub duration_ms: DurationStats,
+}
+
+/// One quality metric.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QualityReport {
+    /// The metric.
+    pub metric: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Latest value.
+    pub last: f64,
+    /// Mean of all values.
+    pub mean: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
 }
 
 /// The source location of a phase's first call site.
@@ -264,6 +416,8 @@ pub enum RecommendationKind {
     MemoryHigh,
     /// Process CPU above `thresholds.cpu_high` %.
     CpuHigh,
+    /// An objective whose health stays below 0.5.
+    ObjectiveUnhealthy,
 }
 
 /// How urgent a recommendation is; reports list the most urgent first.
@@ -297,14 +451,32 @@ pub struct Recommendation {
     pub estimated_gain_ms: f64,
 }
 
-/// Memory the runtime holds, in bytes, by component.
+/// Memory the runtime holds, in bytes, by component, with its limits and cleanup statistics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MemoryReport {
     /// Sum of `components`.
     pub total_bytes: u64,
-    /// Bytes per component (e.g. `phases`: per-phase counters and run logs).
+    /// Bytes per component, computed from what each really holds (capacities, not lengths).
     pub components: BTreeMap<String, u64>,
+    /// The caps in force, by name (`max_phases`, `max_topics`, ...).
+    pub limits: BTreeMap<String, u64>,
+    /// What the periodic cleanup did.
+    pub cleanup: CleanupReport,
+}
+
+/// Statistics of the memory manager's periodic cleanup.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CleanupReport {
+    /// Cleanup passes so far.
+    pub runs: u64,
+    /// Items removed, per component, over all passes.
+    pub items_removed: BTreeMap<String, u64>,
+    /// Bytes freed over all passes.
+    pub bytes_freed: u64,
+    /// Duration of the last pass, in milliseconds.
+    pub last_ms: f64,
 }
 
 /// The runtime's own health.
@@ -317,6 +489,8 @@ pub struct RuntimeReport {
     pub errors_caught: u64,
     /// Distinct phase names registered.
     pub phases_registered: usize,
+    /// Phase names refused by `memory.max_phases` (their runs count under `other`).
+    pub phases_overflowed: u64,
     /// Which parts of the runtime are switched on by the config.
     pub engines: BTreeMap<String, bool>,
     /// Runs the engines have analysed (predictions scored, durations checked for anomalies).
@@ -328,8 +502,17 @@ pub struct RuntimeReport {
     pub handler_panics: u64,
     /// Optimizer passes so far.
     pub optimizer_runs: u64,
-    /// Values refused because they were not finite numbers (NaN, infinities).
+    /// Values refused because they were not finite numbers (NaN, infinities) or out of range
+    /// (an objective's health outside [0, 1]).
     pub values_ignored: u64,
+    /// Objective health updates the engine never saw (more than 64 between two ticks).
+    pub values_not_analysed: u64,
+    /// Whether the background engine worker is running.
+    pub worker_running: bool,
+    /// Periodic report files written (`reporting.json_path`), and failed writes.
+    pub reports_written: u64,
+    /// Periodic report files that could not be written.
+    pub report_write_errors: u64,
 }
 
 impl Report {
@@ -406,6 +589,7 @@ impl fmt::Display for Report {
         self.fmt_predictions(f)?;
         self.fmt_anomalies(f)?;
         self.fmt_recommendations(f)?;
+        self.fmt_monitors(f)?;
         write!(
             f,
             "runtime: {} runs analysed, {} errors caught, {} bytes held",
@@ -487,6 +671,69 @@ impl Report {
                 (p.last - p.first).max(0.0),
                 p.max_severity
             )?;
+        }
+        Ok(())
+    }
+
+    fn fmt_monitors(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.resources;
+        if r.samples > 0 {
+            writeln!(
+                f,
+                "\nresources: RSS {:.1} MB (peak {:.1}), CPU {:.0}% (mean {:.0}%) over {} samples",
+                r.rss_mb, r.peak_rss_mb, r.cpu_percent, r.mean_cpu_percent, r.samples
+            )?;
+        }
+        let m = &self.messages;
+        if m.total > 0 {
+            writeln!(
+                f,
+                "\nmessages: {} ({} bytes) on {} topics",
+                m.total,
+                m.bytes,
+                m.topics.len()
+            )?;
+            for t in m.topics.iter().take(5) {
+                writeln!(
+                    f,
+                    "  {:<30} {:>9} msgs  {:>9.1}/s now  {:>9.1}/s mean",
+                    t.topic, t.count, t.rate_per_s, t.mean_rate_per_s
+                )?;
+            }
+        }
+        if !self.objectives.objectives.is_empty() {
+            writeln!(f, "\nobjectives (least healthy first):")?;
+            for o in self.objectives.objectives.iter().take(5) {
+                let progress = o
+                    .progress
+                    .map_or_else(String::new, |p| format!(", {:.0}% done", p * 100.0));
+                writeln!(
+                    f,
+                    "  {:<30} health {:.2} (mean {:.2}, min {:.2}){progress}",
+                    o.name, o.health, o.mean_health, o.min_health
+                )?;
+            }
+        }
+        if !self.tasks.tasks.is_empty() || !self.tasks.quality.is_empty() {
+            writeln!(f, "\ntasks:")?;
+            for t in self.tasks.tasks.iter().take(5) {
+                writeln!(
+                    f,
+                    "  {:<30} {:>7} done  {:>5.1}% ok  p50 {:>8.2} ms  p90 {:>8.2} ms",
+                    t.name,
+                    t.count,
+                    t.success_rate * 100.0,
+                    t.duration_ms.p50,
+                    t.duration_ms.p90
+                )?;
+            }
+            for q in self.tasks.quality.iter().take(5) {
+                writeln!(
+                    f,
+                    "  quality {:<22} last {:.3}  mean {:.3}  [{:.3}, {:.3}]",
+                    q.metric, q.last, q.mean, q.min, q.max
+                )?;
+            }
         }
         Ok(())
     }

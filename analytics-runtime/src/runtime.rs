@@ -12,8 +12,11 @@ use std::time::Instant;
 use crate::callsite::PhaseGuard;
 use crate::config::{AnalyticsConfig, ConfigError};
 use crate::engine::Engine;
+use crate::memory;
+use crate::monitors::Monitors;
 use crate::phase::{PhaseCell, Site};
 use crate::report::{Anomaly, MemoryReport, Report, RuntimeReport, Severity};
+use crate::reporting::Schedule;
 use crate::scope::{self, ScopeGuard};
 
 /// The analytics runtime: phase registry, statistics and reports.
@@ -50,6 +53,10 @@ struct Shared {
     registry: Mutex<Registry>,
     errors_caught: AtomicU64,
     engine: Engine,
+    monitors: Monitors,
+    schedule: Mutex<Schedule>,
+    /// Set by [`Runtime::shutdown`]: the worker is not started again.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -64,20 +71,60 @@ impl Shared {
 
     /// Lets the engines catch up on every phase's runs.
     fn process(&self) {
-        if !self.engine.process(&self.phases(), &self.config) {
+        if !self
+            .engine
+            .process(&self.phases(), &self.config, &self.monitors)
+        {
             self.errors_caught.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// One tick of the background worker: catch up, then the timed work (resource samples,
+    /// message rates, cleanup), then the periodic report if one is due.
+    fn tick(self: &Arc<Self>) {
+        self.process();
+        let now = Instant::now();
+        if !self.engine.maintain(now, &self.config, &self.monitors) {
+            self.errors_caught.fetch_add(1, Relaxed);
+        }
+        let executions = self.engine.health().runs_analysed;
+        let due = self
+            .schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .due(&self.config.reporting, executions, now);
+        if due {
+            let report = Runtime {
+                shared: Arc::clone(self),
+            }
+            .report();
+            self.schedule
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .emit(&self.config.reporting, &report);
         }
     }
 
     /// Whether any engine has work to do.
     fn engines_on(&self) -> bool {
         let c = &self.config;
-        c.enabled && (c.predictive.enabled || c.anomaly.enabled || c.optimizer.enabled)
+        c.enabled
+            && (c.predictive.enabled
+                || c.anomaly.enabled
+                || c.optimizer.enabled
+                || c.resources.enabled
+                || c.reporting.interval_executions > 0
+                || c.reporting.interval_secs > 0)
     }
 }
 
+/// The phase that takes the runs of names refused by `memory.max_phases`.
+pub const OVERFLOW_PHASE: &str = "other";
+
 #[derive(Default)]
 struct Registry {
+    /// Names refused by the `memory.max_phases` cap (sent to [`OVERFLOW_PHASE`]).
+    overflowed: u64,
     by_name: HashMap<Box<str>, Arc<PhaseCell>>,
     /// Phases in the order they first ran (the report's order).
     order: Vec<Arc<PhaseCell>>,
@@ -108,6 +155,9 @@ impl Runtime {
                 registry: Mutex::new(Registry::default()),
                 errors_caught: AtomicU64::new(0),
                 engine: Engine::new(&config),
+                monitors: Monitors::new(&config),
+                schedule: Mutex::new(Schedule::new(&config.reporting)),
+                stopped: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),
         }
@@ -223,6 +273,19 @@ impl Runtime {
             if let Some(phase) = registry.by_name.get(name) {
                 return (Arc::clone(phase), false);
             }
+            // Past the cap, new names share the phase `other`: memory never grows with the
+            // number of names a caller invents (the refusals are counted).
+            let has_other = registry.by_name.contains_key(OVERFLOW_PHASE);
+            let named = registry.order.len() - usize::from(has_other);
+            let name = if named >= self.shared.config.memory.max_phases.max(1) {
+                registry.overflowed += 1;
+                if let Some(other) = registry.by_name.get(OVERFLOW_PHASE) {
+                    return (Arc::clone(other), false);
+                }
+                OVERFLOW_PHASE
+            } else {
+                name
+            };
             let id = registry.order.len();
             let phase = Arc::new(PhaseCell::new(id, name, Some(site), self.shared.window));
             registry.by_name.insert(name.into(), Arc::clone(&phase));
@@ -243,13 +306,16 @@ impl Runtime {
         }
     }
 
-    /// Starts the background engine worker (once), when the first phase appears.
+    /// Starts the background engine worker (once), when the first phase, message or objective
+    /// appears.
     fn start_engine(&self) {
-        if self.shared.engines_on() {
-            let started = self
-                .shared
-                .engine
-                .start_worker(Arc::downgrade(&self.shared), Shared::process);
+        if self.shared.engines_on() && !self.shared.stopped.load(Relaxed) {
+            let started = self.shared.engine.start_worker(
+                Arc::downgrade(&self.shared),
+                |shared: &Arc<Shared>| {
+                    shared.tick();
+                },
+            );
             if let Err(error) = started {
                 // Without the worker the engines still catch up before every report.
                 self.count_error();
@@ -290,6 +356,91 @@ impl Runtime {
             return None;
         }
         self.shared.engine.observe(key, value)
+    }
+
+    /// Counts one message on `topic` (its per-second rate goes through the anomaly detector,
+    /// so a burst or a silence is an anomaly). Past `memory.max_topics` topics, new topics are
+    /// counted under `other`.
+    pub fn record_message(&self, topic: &str) {
+        if self.is_enabled() {
+            self.shared.monitors.messages.record(topic, None);
+            self.start_engine();
+        }
+    }
+
+    /// Counts one message of `bytes` bytes on `topic` (see [`Runtime::record_message`]).
+    pub fn record_message_bytes(&self, topic: &str, bytes: u64) {
+        if self.is_enabled() {
+            self.shared.monitors.messages.record(topic, Some(bytes));
+            self.start_engine();
+        }
+    }
+
+    /// Records the health of objective `name`, in [0, 1] (1 = healthy). Falling health is an
+    /// anomaly; an objective that stays below 0.5 gets a recommendation. Values outside
+    /// [0, 1] or not finite are refused and counted.
+    ///
+    /// ```
+    /// use analytics_runtime::{AnalyticsConfig, Runtime};
+    ///
+    /// let runtime = Runtime::new(AnalyticsConfig::default());
+    /// runtime.record_objective("ship v2", 0.9);
+    /// runtime.record_objective_progress("ship v2", 0.4, 0.7);
+    /// let report = runtime.report();
+    /// let objective = &report.objectives.objectives[0];
+    /// assert_eq!((objective.health, objective.progress), (0.4, Some(0.7)));
+    /// ```
+    pub fn record_objective(&self, name: &str, health: f64) {
+        if self.is_enabled() {
+            self.shared.monitors.objectives.record(name, health, None);
+            self.start_engine();
+        }
+    }
+
+    /// Records the health and the progress (both in [0, 1]) of objective `name`.
+    pub fn record_objective_progress(&self, name: &str, health: f64, progress: f64) {
+        if self.is_enabled() {
+            self.shared
+                .monitors
+                .objectives
+                .record(name, health, Some(progress));
+            self.start_engine();
+        }
+    }
+
+    /// Records one completed task: its completion time and whether it succeeded.
+    pub fn record_task(&self, name: &str, duration: std::time::Duration, success: bool) {
+        if self.is_enabled() {
+            self.shared
+                .monitors
+                .tasks
+                .record_task(name, duration, success);
+        }
+    }
+
+    /// Records one value of the quality metric `metric` (non-finite values are refused).
+    pub fn record_quality(&self, metric: &str, value: f64) {
+        if self.is_enabled() {
+            self.shared.monitors.tasks.record_quality(metric, value);
+        }
+    }
+
+    /// Memory the runtime holds, in bytes per component and in total, from what each
+    /// component really holds (capacities, not lengths), with the caps in force and the
+    /// cleanup statistics.
+    #[must_use]
+    pub fn memory_usage(&self) -> MemoryReport {
+        self.memory_report(&self.shared.phases())
+    }
+
+    /// Stops the background worker (waiting for the tick it is in), then lets the engines
+    /// catch up one last time, so a final report covers every run. Recording goes on working;
+    /// predictions and anomalies are then only refreshed by [`Runtime::flush`] and reports.
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        self.shared.stopped.store(true, Relaxed);
+        self.shared.engine.stop_worker();
+        self.shared.process();
     }
 
     /// Calls `handler` for every anomaly of at least `min` severity, on phase durations and on
@@ -343,11 +494,17 @@ impl Runtime {
             .iter()
             .map(|p| {
                 let mut report = p.report_with(&mut runs, &mut scratch);
-                (report.prediction, report.prediction_accuracy) = engine.phase_view(p.id());
+                (
+                    report.prediction,
+                    report.prediction_accuracy,
+                    report.resources,
+                ) = engine.phase_view(p.id());
                 report
             })
             .collect();
         let (predictions, anomalies, patterns, recommendations) = engine.sections();
+        let config = &self.shared.config;
+        let monitors = &self.shared.monitors;
         Report {
             enabled: self.is_enabled(),
             uptime_s: self.shared.started.elapsed().as_secs_f64(),
@@ -356,33 +513,45 @@ impl Runtime {
             anomalies,
             patterns,
             recommendations,
+            resources: engine.resources(config.enabled && config.resources.enabled),
+            messages: monitors.messages.report(),
+            objectives: monitors.objectives.report(),
+            tasks: monitors.tasks.report(),
             memory: self.memory_report(&phases),
             runtime: self.runtime_report(phases.len()),
-            ..Report::default()
         }
     }
 
     fn memory_report(&self, phases: &[Arc<PhaseCell>]) -> MemoryReport {
         // Each phase: the cell itself (in its Arc allocation, with the two counts), its heap
-        // (name and run log), and its entries in the registry's map and order vector.
-        let per_phase_fixed = std::mem::size_of::<PhaseCell>()
-            + 2 * std::mem::size_of::<usize>()
-            + std::mem::size_of::<(Box<str>, Arc<PhaseCell>)>()
-            + std::mem::size_of::<Arc<PhaseCell>>();
+        // (name and run log), and the registry key's copy of its name; the registry's tables
+        // are added from their capacities below.
+        let per_phase_fixed = std::mem::size_of::<PhaseCell>() + 2 * std::mem::size_of::<usize>();
         let phase_bytes: usize = phases
             .iter()
             .map(|p| per_phase_fixed + p.heap_bytes() + p.name().len())
             .sum();
-        let engine_bytes = self.shared.engine.heap_bytes();
-        let components: std::collections::BTreeMap<_, _> = [
-            ("phases".to_string(), phase_bytes as u64),
-            ("engines".to_string(), engine_bytes as u64),
+        let registry = self.lock_registry();
+        let registry_bytes = registry.by_name.capacity()
+            * (std::mem::size_of::<(Box<str>, Arc<PhaseCell>)>() + 1)
+            + registry.order.capacity() * std::mem::size_of::<Arc<PhaseCell>>();
+        drop(registry);
+        let monitors = &self.shared.monitors;
+        let components: std::collections::BTreeMap<String, u64> = [
+            ("phases", phase_bytes + registry_bytes),
+            ("messages", monitors.messages.heap_bytes()),
+            ("objectives", monitors.objectives.heap_bytes()),
+            ("tasks", monitors.tasks.heap_bytes()),
         ]
         .into_iter()
+        .chain(self.shared.engine.heap_bytes())
+        .map(|(k, v)| (k.to_string(), v as u64))
         .collect();
         MemoryReport {
             total_bytes: components.values().sum(),
             components,
+            limits: memory::limits(&self.shared.config),
+            cleanup: self.shared.engine.cleanup_report(),
         }
     }
 
@@ -397,16 +566,29 @@ impl Runtime {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let health = self.shared.engine.health();
+        let (reports_written, report_write_errors) = self
+            .shared
+            .schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .files();
         RuntimeReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             errors_caught: self.shared.errors_caught.load(Relaxed),
             phases_registered,
+            phases_overflowed: self.lock_registry().overflowed,
             engines,
             runs_analysed: health.runs_analysed,
             runs_not_analysed: health.runs_not_analysed,
             handler_panics: health.handler_panics,
             optimizer_runs: health.optimizer_runs,
-            values_ignored: health.values_ignored,
+            values_ignored: health.values_ignored
+                + self.shared.monitors.objectives.ignored()
+                + self.shared.monitors.tasks.ignored(),
+            values_not_analysed: self.shared.monitors.objectives.dropped(),
+            worker_running: self.shared.engine.worker_running(),
+            reports_written,
+            report_write_errors,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! stored anomalies and patterns each have a cap.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{DetectorSettings, Observation, StreamDetector};
 use crate::report::{AnomaliesReport, Anomaly, BySeverity, Pattern, Severity};
@@ -96,6 +96,8 @@ struct KeyState {
     last_anomalies: [Option<u64>; 2],
     /// The pattern this key is building, by id, while anomalies keep coming.
     open_pattern: Option<u64>,
+    /// When the key last received a value (for idle eviction).
+    last_seen: Instant,
 }
 
 /// One streaming detector per key, and what they found.
@@ -166,7 +168,9 @@ impl AnomalyDetector {
             observed: 0,
             last_anomalies: [None, None],
             open_pattern: None,
+            last_seen: Instant::now(),
         });
+        state.last_seen = Instant::now();
         let observation = state.detector.observe(value);
         let index = state.observed;
         state.observed += 1;
@@ -263,6 +267,28 @@ impl AnomalyDetector {
         }
     }
 
+    /// Removes the keys that received nothing for `idle` (their detectors start afresh if they
+    /// come back), keeping `keep` (the keys of live phases); returns how many were removed.
+    pub fn evict_idle(
+        &mut self,
+        now: Instant,
+        idle: Duration,
+        keep: impl Fn(&str) -> bool,
+    ) -> usize {
+        let before = self.keys.len();
+        self.keys.retain(|key, state| {
+            keep(key) || now.saturating_duration_since(state.last_seen) < idle
+        });
+        before - self.keys.len()
+    }
+
+    /// Gives back the spare capacity of the key map and the stores.
+    pub fn shrink(&mut self) {
+        self.keys.shrink_to_fit();
+        self.recent.shrink_to_fit();
+        self.patterns.shrink_to_fit();
+    }
+
     /// Anomalies detected so far (including those no longer stored).
     #[must_use]
     pub fn total(&self) -> u64 {
@@ -307,13 +333,14 @@ impl AnomalyDetector {
         }
     }
 
-    /// Bytes held: every key's detector and the stores, from their capacities.
+    /// Bytes held on the heap: the key map's table (entries inline, plus a control byte each),
+    /// every key's name and detector buffers, and the stores, from their capacities.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         let keys: usize = self
             .keys
             .iter()
-            .map(|(k, s)| k.len() + std::mem::size_of::<KeyState>() + s.detector.heap_bytes())
+            .map(|(k, s)| k.len() + s.detector.heap_bytes())
             .sum();
         let map_slots = self.keys.capacity() * (std::mem::size_of::<(Box<str>, KeyState)>() + 1);
         let anomalies: usize = self.recent.capacity() * std::mem::size_of::<Anomaly>()

@@ -119,6 +119,14 @@ pub struct AnalyticsConfig {
     /// [`Thresholds`].
     #[serde(deserialize_with = "object_only")]
     pub thresholds: Thresholds,
+    /// Background sampling of the process's memory and CPU. Default: see
+    /// [`ResourcesConfig`].
+    #[serde(deserialize_with = "object_only")]
+    pub resources: ResourcesConfig,
+    /// Periodic summaries to `tracing` and to a JSON file. Default: see
+    /// [`ReportingConfig`].
+    #[serde(deserialize_with = "object_only")]
+    pub reporting: ReportingConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -130,6 +138,8 @@ impl Default for AnalyticsConfig {
             optimizer: OptimizerConfig::default(),
             memory: MemoryConfig::default(),
             thresholds: Thresholds::default(),
+            resources: ResourcesConfig::default(),
+            reporting: ReportingConfig::default(),
         }
     }
 }
@@ -241,6 +251,22 @@ pub struct MemoryConfig {
     /// the keys given to `observe`); values of further keys go to the key
     /// `other`. Each key holds about 14 KB. Default: `256`. Rule: at least 1.
     pub max_anomaly_keys: usize,
+    /// Distinct phase names; runs of further names are counted under the
+    /// phase `other`. Default: `1000`. Rule: at least 1.
+    pub max_phases: usize,
+    /// Distinct message topics; messages of further topics are counted under
+    /// `other`. Default: `1000`. Rule: at least 1.
+    pub max_topics: usize,
+    /// Distinct objectives; further names are counted under `other`.
+    /// Default: `1000`. Rule: at least 1.
+    pub max_objectives: usize,
+    /// Distinct task names, and distinct quality metrics; further names are
+    /// counted under `other`. Default: `1000`. Rule: at least 1.
+    pub max_tasks: usize,
+    /// Seconds after which a topic, objective, task, quality metric or
+    /// anomaly key that received nothing is removed by the cleanup (making
+    /// room for new names); `0` keeps them forever. Default: `3600`.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for MemoryConfig {
@@ -251,6 +277,11 @@ impl Default for MemoryConfig {
             max_anomalies: 500,
             max_patterns: 100,
             max_anomaly_keys: 256,
+            max_phases: 1000,
+            max_topics: 1000,
+            max_objectives: 1000,
+            max_tasks: 1000,
+            idle_timeout_secs: 3600,
         }
     }
 }
@@ -284,6 +315,53 @@ impl Default for Thresholds {
 // ---------------------------------------------------------------------------
 // API
 // ---------------------------------------------------------------------------
+
+/// Settings of the resource sampler (JSON key `resources`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResourcesConfig {
+    /// Whether a background thread samples the process's RSS and CPU.
+    /// Default: `true`.
+    pub enabled: bool,
+    /// Milliseconds between two samples. Default: `1000`. Rule: from 10 to
+    /// 3 600 000.
+    pub interval_ms: u64,
+}
+
+impl Default for ResourcesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_ms: 1000,
+        }
+    }
+}
+
+/// Settings of the periodic reports (JSON key `reporting`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportingConfig {
+    /// Executions between two periodic reports; `0` turns this trigger off.
+    /// Default: `0`.
+    pub interval_executions: u64,
+    /// Seconds between two periodic reports; `0` turns this trigger off.
+    /// Default: `60`.
+    pub interval_secs: u64,
+    /// File the full JSON report is written to at each periodic report
+    /// (atomically: readers never see half a file); `null` writes none.
+    /// Default: `null`. Rule: must name a file.
+    pub json_path: Option<std::path::PathBuf>,
+}
+
+impl Default for ReportingConfig {
+    fn default() -> Self {
+        Self {
+            interval_executions: 0,
+            interval_secs: 60,
+            json_path: None,
+        }
+    }
+}
 
 impl AnalyticsConfig {
     /// The default configuration with analytics switched off
@@ -444,8 +522,12 @@ mod tests {
                          "score_threshold": 0.52},
           "optimizer":  {"enabled": true, "interval": 100},
           "memory":     {"max_history_size": 1000, "cleanup_interval": 500,
-                         "max_anomalies": 500, "max_patterns": 100, "max_anomaly_keys": 256},
-          "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0} }"#;
+                         "max_anomalies": 500, "max_patterns": 100, "max_anomaly_keys": 256,
+                         "max_phases": 1000, "max_topics": 1000, "max_objectives": 1000,
+                         "max_tasks": 1000, "idle_timeout_secs": 3600},
+          "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0},
+          "resources":  {"enabled": true, "interval_ms": 1000},
+          "reporting":  {"interval_executions": 0, "interval_secs": 60, "json_path": null} }"#;
 
     /// The error of parsing `text`, which must fail.
     pub(super) fn parse_err(text: &str) -> ConfigError {

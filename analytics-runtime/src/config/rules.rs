@@ -7,7 +7,8 @@
 use std::fmt;
 
 use super::{
-    AnalyticsConfig, AnomalyConfig, MemoryConfig, OptimizerConfig, PredictiveConfig, Thresholds,
+    AnalyticsConfig, AnomalyConfig, MemoryConfig, OptimizerConfig, PredictiveConfig,
+    ReportingConfig, ResourcesConfig, Thresholds,
 };
 
 /// One broken rule, found by [`AnalyticsConfig::validate`].
@@ -132,6 +133,31 @@ impl MemoryConfig {
         c.at_least("memory.max_anomalies", self.max_anomalies, 1);
         c.at_least("memory.max_patterns", self.max_patterns, 1);
         c.at_least("memory.max_anomaly_keys", self.max_anomaly_keys, 1);
+        c.at_least("memory.max_phases", self.max_phases, 1);
+        c.at_least("memory.max_topics", self.max_topics, 1);
+        c.at_least("memory.max_objectives", self.max_objectives, 1);
+        c.at_least("memory.max_tasks", self.max_tasks, 1);
+    }
+}
+
+impl ResourcesConfig {
+    fn check(&self, c: &mut Checker) {
+        c.at_least("resources.interval_ms", self.interval_ms, 10);
+        c.at_most("resources.interval_ms", self.interval_ms, 3_600_000);
+    }
+}
+
+impl ReportingConfig {
+    fn check(&self, c: &mut Checker) {
+        if let Some(path) = &self.json_path {
+            if path.file_name().is_none() {
+                c.report(
+                    "reporting.json_path",
+                    format!("{:?}", path.display().to_string()),
+                    "must name a file, e.g. \"analytics_report.json\"".to_owned(),
+                );
+            }
+        }
     }
 }
 
@@ -165,6 +191,8 @@ pub(super) fn violations(config: &AnalyticsConfig) -> Vec<Violation> {
     config.optimizer.check(&mut c);
     config.memory.check(&mut c);
     config.thresholds.check(&mut c);
+    config.resources.check(&mut c);
+    config.reporting.check(&mut c);
     c.found
 }
 
