@@ -203,6 +203,17 @@ impl Engine {
                 .log()
                 .read_since(&mut engine.consumed, &mut state.scratch);
             state.analysed += state.scratch.len() as u64;
+            // Time spent in the phase since the last resource sample: what the sample is
+            // attributed by.
+            if state.busy.len() <= id {
+                state.busy.resize(id + 1, 0);
+            }
+            if let Some(busy) = state.busy.get_mut(id) {
+                *busy = state
+                    .scratch
+                    .iter()
+                    .fold(*busy, |sum, run| sum.saturating_add(run.nanos));
+            }
             for run in &state.scratch {
                 // A cancelled run was cut short: its duration and outcome say nothing about
                 // how the phase behaves when it runs to the end.
@@ -675,5 +686,54 @@ pub(crate) fn anomaly_settings(config: &AnalyticsConfig) -> AnomalySettings {
         max_keys: config.memory.max_anomaly_keys,
         max_anomalies: config.memory.max_anomalies,
         max_patterns: config.memory.max_patterns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Message rates are computed once a second from the monitors' table; a topic that goes
+    /// silent, or bursts, is an anomaly. Driven with synthetic instants, one per second.
+    #[test]
+    fn a_silent_topic_and_a_bursting_topic_are_anomalies() {
+        let mut config = AnalyticsConfig::default();
+        config.resources.enabled = false;
+        let engine = Engine::new(&config);
+        let monitors = Monitors::new(&config);
+        let start = Instant::now();
+        let mut second = 0u64;
+        let mut tick = |messages: &[(&str, u32)]| {
+            for (topic, n) in messages {
+                for _ in 0..*n {
+                    monitors.messages.record(topic, None);
+                }
+            }
+            second += 1;
+            engine.maintain(start + Duration::from_secs(second), &config, &monitors);
+        };
+        for i in 0..300 {
+            tick(&[("heartbeats", 20 + i % 3), ("orders", 50 + i % 5)]);
+        }
+        let before = engine.lock().anomalies.total();
+        tick(&[("heartbeats", 0), ("orders", 52)]);
+        tick(&[("heartbeats", 0), ("orders", 2_000)]);
+        let state = engine.lock();
+        let found: Vec<_> = state
+            .anomalies
+            .recent()
+            .skip(before as usize)
+            .map(|a| (a.key.as_str(), a.value))
+            .collect();
+        assert!(
+            found.contains(&("heartbeats.messages_per_s", 0.0)),
+            "silence: {found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(k, v)| *k == "orders.messages_per_s" && *v > 1_000.0),
+            "burst: {found:?}"
+        );
     }
 }

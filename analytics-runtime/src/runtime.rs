@@ -328,11 +328,13 @@ impl Runtime {
         }
     }
 
-    /// Lets the engines catch up now on every run recorded so far (predictions, anomalies,
-    /// recommendations), instead of at the next background tick. [`Runtime::report`] does
-    /// this first, so a report always covers every run that ended before it.
+    /// Does now what the background worker does every few milliseconds: the engines catch up
+    /// on every run recorded so far (predictions, anomalies, recommendations), then the timed
+    /// work that is due (a resource sample, message rates, the memory manager's cleanup, a
+    /// periodic report). [`Runtime::report`] catches up too, so a report always covers every
+    /// run that ended before it.
     pub fn flush(&self) {
-        self.shared.process();
+        self.shared.tick();
     }
 
     /// Feeds one value of any metric stream to the anomaly detector and returns the anomaly it
