@@ -4,10 +4,11 @@
 //! the first call, so the hot path never hashes a name; registration takes a `#[cold]` path.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
+use crate::clock;
 use crate::dispatch::{self, GLOBAL, SCOPE};
 use crate::global;
 use crate::outcome::Outcome;
@@ -103,7 +104,8 @@ enum PhaseRef {
 
 struct Active {
     phase: PhaseRef,
-    start: Instant,
+    /// A raw [`clock`] reading.
+    start: u64,
     /// The thread was already unwinding when the run started (a phase called from a `Drop`
     /// during someone else's panic): that unwind is not this run's panic.
     unwinding_at_start: bool,
@@ -113,7 +115,7 @@ impl Active {
     fn new(phase: PhaseRef) -> Active {
         Active {
             phase,
-            start: Instant::now(),
+            start: clock::now(),
             unwinding_at_start: std::thread::panicking(),
         }
     }
@@ -130,7 +132,7 @@ impl Active {
 
     #[inline]
     fn end(self, outcome: Outcome) {
-        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = clock::nanos_since(self.start);
         match self.phase {
             PhaseRef::Global(phase) => phase.record(nanos, outcome),
             PhaseRef::Shared(phase) => phase.record(nanos, outcome),
@@ -145,7 +147,10 @@ impl Active {
 /// disabled or not initialised) records nothing.
 #[must_use = "a phase run is recorded when the guard is finished or dropped"]
 pub struct PhaseGuard {
-    active: Option<Active>,
+    /// `ManuallyDrop` because every path takes the run out before the guard goes (`finish`,
+    /// or `Drop` below): the compiler then sees no drop glue for the `Arc` a scoped run holds,
+    /// and the inactive guard's drop inlines to one branch.
+    active: ManuallyDrop<Option<Active>>,
     /// False while an async body is suspended between two polls ([`polled`]): an unwind that
     /// drops it then comes from elsewhere (a sibling branch of a `join!`), so the run was
     /// cancelled, not panicked.
@@ -165,7 +170,7 @@ impl PhaseGuard {
     #[inline(always)]
     pub(crate) const fn disabled() -> PhaseGuard {
         PhaseGuard {
-            active: None,
+            active: ManuallyDrop::new(None),
             body_running: AtomicBool::new(true),
         }
     }
@@ -173,14 +178,14 @@ impl PhaseGuard {
     #[inline]
     fn start_global(phase: &'static Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
-            active: Some(Active::new(PhaseRef::Global(phase))),
+            active: ManuallyDrop::new(Some(Active::new(PhaseRef::Global(phase)))),
             body_running: AtomicBool::new(true),
         }
     }
 
     pub(crate) fn start_shared(phase: Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
-            active: Some(Active::new(PhaseRef::Shared(phase))),
+            active: ManuallyDrop::new(Some(Active::new(PhaseRef::Shared(phase)))),
             body_running: AtomicBool::new(true),
         }
     }
@@ -230,8 +235,18 @@ impl PhaseGuard {
 pub struct ReturnGuard(PhaseGuard);
 
 impl Drop for ReturnGuard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
+        // Inline check, out-of-line work: a disabled phase pays one branch here.
+        if self.0.active.is_some() {
+            self.end_returned();
+        }
+    }
+}
+
+impl ReturnGuard {
+    #[inline(never)]
+    fn end_returned(&mut self) {
         if let Some(active) = self.0.active.take() {
             let outcome = active.dropped(true, Outcome::Success);
             active.end(outcome);
@@ -240,8 +255,19 @@ impl Drop for ReturnGuard {
 }
 
 impl Drop for PhaseGuard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
+        if self.active.is_some() {
+            self.end_dropped();
+        }
+    }
+}
+
+impl PhaseGuard {
+    /// A run whose guard is dropped unfinished: a panic, or a cancelled async run.
+    #[cold]
+    #[inline(never)]
+    fn end_dropped(&mut self) {
         if let Some(active) = self.active.take() {
             let outcome = active.dropped(self.body_running.load(Relaxed), Outcome::Cancelled);
             active.end(outcome);

@@ -40,6 +40,7 @@
 pub mod anomaly;
 mod atomic_file;
 mod callsite;
+mod clock;
 pub mod config;
 mod dispatch;
 mod engine;

@@ -25,8 +25,9 @@ pub(crate) struct PhaseCell {
     id: usize,
     name: Box<str>,
     site: Option<Site>,
-    successes: AtomicU64,
-    /// Includes panics, so that `successes + failures + cancelled == executions`.
+    /// Includes panics, so that `successes + failures + cancelled == executions`. Successes are
+    /// not counted on their own: every run is appended to the log, whose length is the number
+    /// of executions, so a success costs one atomic increment less.
     failures: AtomicU64,
     panics: AtomicU64,
     cancelled: AtomicU64,
@@ -43,7 +44,6 @@ impl PhaseCell {
             id,
             name: name.into(),
             site,
-            successes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             panics: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
@@ -79,7 +79,6 @@ impl PhaseCell {
     pub(crate) fn record(&self, nanos: u64, outcome: Outcome) {
         match outcome {
             Outcome::Success => {
-                self.successes.fetch_add(1, Relaxed);
                 // A plain store when a streak is running; skip the write when it is already 0
                 // so concurrent successes do not bounce the cache line.
                 if self.failure_streak.load(Relaxed) != 0 {
@@ -115,8 +114,11 @@ impl PhaseCell {
         let panics = self.panics.load(Relaxed);
         let cancelled = self.cancelled.load(Relaxed);
         let failures = self.failures.load(Relaxed);
-        let successes = self.successes.load(Relaxed);
-        let executions = successes + failures + cancelled;
+        // Read last: a run recorded meanwhile was counted in `failures`/`cancelled` before it
+        // was appended, so this never undercounts; the saturation covers the instants where a
+        // failure is counted but not yet appended.
+        let executions = self.log.appended().max(failures + cancelled);
+        let successes = executions - failures - cancelled;
 
         self.log.recent(runs);
         scratch.clear();

@@ -80,6 +80,12 @@ impl RunLog {
         }
     }
 
+    /// How many runs were ever appended (the phase's executions).
+    #[inline]
+    pub(crate) fn appended(&self) -> u64 {
+        self.next.load(Ordering::Acquire)
+    }
+
     /// Bytes held by the ring.
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of_val::<[Slot]>(&self.slots)

@@ -148,6 +148,7 @@ impl Runtime {
     #[must_use]
     pub fn new(config: AnalyticsConfig) -> Runtime {
         let window = config.anomaly.window_size.clamp(2, 1_000_000);
+        crate::clock::calibrate();
         Runtime {
             shared: Arc::new(Shared {
                 window,
