@@ -38,6 +38,10 @@ pub fn init(config: AnalyticsConfig) -> Result<(), InitError> {
         .map_err(|_| InitError::AlreadyInitialized)?;
     if enabled {
         dispatch::enable_global();
+        // The resource sampler and the periodic reports run from the start, before any phase.
+        if let Some(runtime) = GLOBAL.get() {
+            runtime.start_engine();
+        }
     }
     tracing::debug!(
         target: "analytics_runtime",

@@ -307,9 +307,9 @@ impl Runtime {
         }
     }
 
-    /// Starts the background engine worker (once), when the first phase, message or objective
-    /// appears.
-    fn start_engine(&self) {
+    /// Starts the background engine worker (once): at `init` for the global runtime, else when
+    /// the first phase, message or objective appears.
+    pub(crate) fn start_engine(&self) {
         if self.shared.engines_on() && !self.shared.stopped.load(Relaxed) {
             let started = self.shared.engine.start_worker(
                 Arc::downgrade(&self.shared),
