@@ -1,11 +1,13 @@
 //! The per-call-site hook the attribute expands to, and the guard that times one run.
 //!
-//! Follows tracing-core's callsite: a `static` per annotated function caches its phase after
-//! the first call, so the hot path never hashes a name; registration takes a `#[cold]` path.
+//! Follows tracing-core's callsite: a `static` per annotated function caches its *interest*
+//! (nothing listens / the global runtime's phase / look it up each call) and the global phase
+//! after the first call, so the hot path reads its own static and never hashes a name;
+//! registration takes a `#[cold]` path.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use crate::clock;
@@ -25,7 +27,20 @@ pub struct Callsite {
     /// The global runtime's phase, leaked once per call site: the global runtime lives for
     /// the whole process, so this never dangles and costs one small box per annotated fn.
     global_phase: OnceLock<&'static Arc<PhaseCell>>,
+    /// What a call should do, cached from the dispatch state (see [`dispatch`]).
+    interest: AtomicU8,
+    /// Whether the call site is in the dispatch registry.
+    registered: AtomicBool,
 }
+
+/// Not computed yet (first call, or the dispatch state changed since).
+const UNKNOWN: u8 = 0;
+/// Nothing listens: run the body unmeasured.
+const NEVER: u8 = 1;
+/// The global runtime, through `global_phase`.
+const GLOBAL_PHASE: u8 = 2;
+/// Scoped runtimes are active: decide on every call.
+const DYNAMIC: u8 = 3;
 
 impl Callsite {
     /// A call site for the phase `name` at `module_path`, `file`, `line`.
@@ -44,33 +59,69 @@ impl Callsite {
                 line,
             },
             global_phase: OnceLock::new(),
+            interest: AtomicU8::new(UNKNOWN),
+            registered: AtomicBool::new(false),
         }
     }
 
     /// The before hook: starts timing one run, or returns an inert guard when nothing listens.
+    ///
+    /// One relaxed load of this call site's own static and a branch when nothing listens.
     #[inline(always)]
     pub fn enter(&'static self) -> PhaseGuard {
-        let state = dispatch::state();
-        if state == 0 {
-            return PhaseGuard::disabled();
+        match self.interest.load(Relaxed) {
+            NEVER => PhaseGuard::disabled(),
+            GLOBAL_PHASE => match self.global_phase.get() {
+                Some(phase) => PhaseGuard::start_global(phase),
+                None => self.enter_cold(),
+            },
+            _ => self.enter_cold(),
         }
-        self.enter_enabled(state)
     }
 
-    #[inline]
-    fn enter_enabled(&'static self, state: usize) -> PhaseGuard {
-        if state == GLOBAL {
-            if let Some(phase) = self.global_phase.get() {
-                return PhaseGuard::start_global(phase);
-            }
-        }
-        self.enter_cold(state)
+    /// Forgets the cached interest (the dispatch state changed).
+    pub(crate) fn reset_interest(&self) {
+        self.interest.store(UNKNOWN, Ordering::SeqCst);
     }
 
-    /// First call of this site on the global runtime, or any call while a scope is active.
+    /// Computes and caches the interest from the dispatch state, registering the call site on
+    /// its first call. If the state changed meanwhile, the cached value is thrown away again,
+    /// so a stale "nothing listens" can never stick after `init`.
+    fn refresh_interest(&'static self) {
+        if !self.registered.swap(true, Ordering::SeqCst) {
+            dispatch::register(self);
+        }
+        let generation = dispatch::generation();
+        let state_now = dispatch::state();
+        let interest = if state_now == 0 {
+            NEVER
+        } else if state_now == GLOBAL && self.global_phase.get().is_some() {
+            GLOBAL_PHASE
+        } else {
+            DYNAMIC
+        };
+        self.interest.store(interest, Ordering::SeqCst);
+        if dispatch::generation() != generation {
+            self.interest.store(UNKNOWN, Ordering::SeqCst);
+        }
+    }
+
+    /// First call of this site, the first after a dispatch change, or any call while a scope
+    /// is active.
     #[cold]
     #[inline(never)]
-    fn enter_cold(&'static self, state: usize) -> PhaseGuard {
+    fn enter_cold(&'static self) -> PhaseGuard {
+        let state = dispatch::state();
+        let guard = self.enter_slow(state);
+        // While scopes are active the interest stays DYNAMIC: no need to recompute it on every
+        // call (the end of the last scope resets it).
+        if !(state >= SCOPE && self.interest.load(Relaxed) == DYNAMIC) {
+            self.refresh_interest();
+        }
+        guard
+    }
+
+    fn enter_slow(&'static self, state: usize) -> PhaseGuard {
         if state >= SCOPE {
             if let Some(runtime) = scope::current() {
                 if !runtime.is_enabled() {
@@ -109,6 +160,11 @@ struct Active {
     /// The thread was already unwinding when the run started (a phase called from a `Drop`
     /// during someone else's panic): that unwind is not this run's panic.
     unwinding_at_start: bool,
+    /// False while an async body is suspended between two polls ([`polled`]): an unwind that
+    /// drops it then comes from elsewhere (a sibling branch of a `join!`), so the run was
+    /// cancelled, not panicked. Kept here, not in the guard, so that an inactive guard is one
+    /// word to write.
+    body_running: AtomicBool,
 }
 
 impl Active {
@@ -117,12 +173,14 @@ impl Active {
             phase,
             start: clock::now(),
             unwinding_at_start: std::thread::panicking(),
+            body_running: AtomicBool::new(true),
         }
     }
 
     /// The outcome of a run whose guard is dropped unfinished: a panic if an unwind that
     /// started inside the body is passing through, else `otherwise`.
-    fn dropped(&self, body_running: bool, otherwise: Outcome) -> Outcome {
+    fn dropped(&self, otherwise: Outcome) -> Outcome {
+        let body_running = self.body_running.load(Relaxed);
         if body_running && std::thread::panicking() && !self.unwinding_at_start {
             Outcome::Panic
         } else {
@@ -131,9 +189,9 @@ impl Active {
     }
 
     #[inline]
-    fn end(self, outcome: Outcome) {
+    fn end(&self, outcome: Outcome) {
         let nanos = clock::nanos_since(self.start);
-        match self.phase {
+        match &self.phase {
             PhaseRef::Global(phase) => phase.record(nanos, outcome),
             PhaseRef::Shared(phase) => phase.record(nanos, outcome),
         }
@@ -151,10 +209,6 @@ pub struct PhaseGuard {
     /// or `Drop` below): the compiler then sees no drop glue for the `Arc` a scoped run holds,
     /// and the inactive guard's drop inlines to one branch.
     active: ManuallyDrop<Option<Active>>,
-    /// False while an async body is suspended between two polls ([`polled`]): an unwind that
-    /// drops it then comes from elsewhere (a sibling branch of a `join!`), so the run was
-    /// cancelled, not panicked.
-    body_running: AtomicBool,
 }
 
 impl std::fmt::Debug for PhaseGuard {
@@ -171,7 +225,6 @@ impl PhaseGuard {
     pub(crate) const fn disabled() -> PhaseGuard {
         PhaseGuard {
             active: ManuallyDrop::new(None),
-            body_running: AtomicBool::new(true),
         }
     }
 
@@ -179,14 +232,12 @@ impl PhaseGuard {
     fn start_global(phase: &'static Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
             active: ManuallyDrop::new(Some(Active::new(PhaseRef::Global(phase)))),
-            body_running: AtomicBool::new(true),
         }
     }
 
     pub(crate) fn start_shared(phase: Arc<PhaseCell>) -> PhaseGuard {
         PhaseGuard {
             active: ManuallyDrop::new(Some(Active::new(PhaseRef::Shared(phase)))),
-            body_running: AtomicBool::new(true),
         }
     }
 
@@ -200,8 +251,11 @@ impl PhaseGuard {
     /// Ends the run with `outcome`.
     #[inline(always)]
     pub fn finish(mut self, outcome: Outcome) {
-        if let Some(active) = self.active.take() {
+        // By reference, then cleared in place: moving the run out of the guard would copy it
+        // through the stack and stall on store forwarding.
+        if let Some(active) = self.active.as_ref() {
             active.end(outcome);
+            *self.active = None;
         }
     }
 
@@ -247,9 +301,9 @@ impl Drop for ReturnGuard {
 impl ReturnGuard {
     #[inline(never)]
     fn end_returned(&mut self) {
-        if let Some(active) = self.0.active.take() {
-            let outcome = active.dropped(true, Outcome::Success);
-            active.end(outcome);
+        if let Some(active) = self.0.active.as_ref() {
+            active.end(active.dropped(Outcome::Success));
+            *self.0.active = None;
         }
     }
 }
@@ -268,9 +322,9 @@ impl PhaseGuard {
     #[cold]
     #[inline(never)]
     fn end_dropped(&mut self) {
-        if let Some(active) = self.active.take() {
-            let outcome = active.dropped(self.body_running.load(Relaxed), Outcome::Cancelled);
-            active.end(outcome);
+        if let Some(active) = self.active.as_ref() {
+            active.end(active.dropped(Outcome::Cancelled));
+            *self.active = None;
         }
     }
 }
@@ -280,15 +334,16 @@ impl PhaseGuard {
 /// cancellation of a suspended one. Pinned in place: no allocation.
 #[doc(hidden)]
 pub async fn polled<F: Future>(guard: &PhaseGuard, body: F) -> F::Output {
-    if !guard.is_active() {
+    let Some(active) = guard.active.as_ref() else {
         return body.await;
-    }
+    };
+    let running = &active.body_running;
     let mut body = std::pin::pin!(body);
     std::future::poll_fn(|cx| {
-        guard.body_running.store(true, Relaxed);
+        running.store(true, Relaxed);
         let poll = body.as_mut().poll(cx);
         // Not reached if the poll panics: the flag then still says "running".
-        guard.body_running.store(false, Relaxed);
+        running.store(false, Relaxed);
         poll
     })
     .await

@@ -24,8 +24,8 @@ use crate::outcome::Outcome;
 use crate::phase::PhaseCell;
 use crate::predictive::{AccuracyParts, PhasePredictor, PredictorSettings};
 use crate::report::{
-    AnomaliesReport, Anomaly, CleanupReport, Pattern, PhaseResources, Prediction,
-    PredictionAccuracy, PredictionsReport, Recommendation, ResourcesReport, Severity,
+    AnomaliesReport, Anomaly, CleanupReport, Pattern, Prediction, PredictionsReport,
+    Recommendation, ResourcesReport, Severity,
 };
 use crate::run_log::Run;
 
@@ -52,6 +52,9 @@ struct PhaseEngine {
     predictor: PhasePredictor,
     /// The anomaly detector's key for this phase's durations.
     key: Box<str>,
+    /// Total time of the phase's runs: every run read, plus runs the log lapped before they
+    /// were read, counted at the mean of the runs read with them.
+    total_nanos: f64,
 }
 
 struct EngineState {
@@ -191,6 +194,7 @@ impl Engine {
                     consumed: 0,
                     predictor: PhasePredictor::new(&settings),
                     key: "".into(),
+                    total_nanos: 0.0,
                 });
             }
             let Some(engine) = state.phases.get_mut(id) else {
@@ -199,10 +203,16 @@ impl Engine {
             if engine.key.is_empty() {
                 engine.key = format!("{}.duration_ms", phase.name()).into();
             }
-            state.lost += phase
+            let lost = phase
                 .log()
                 .read_since(&mut engine.consumed, &mut state.scratch);
+            state.lost += lost;
             state.analysed += state.scratch.len() as u64;
+            let read_nanos: f64 = state.scratch.iter().map(|run| run.nanos as f64).sum();
+            engine.total_nanos += read_nanos;
+            if lost > 0 && !state.scratch.is_empty() {
+                engine.total_nanos += lost as f64 * read_nanos / state.scratch.len() as f64;
+            }
             // Time spent in the phase since the last resource sample: what the sample is
             // attributed by.
             if state.busy.len() <= id {
@@ -249,7 +259,17 @@ impl Engine {
             let interval = config.optimizer.interval.max(1);
             state.next_optimizer_at = (state.analysed / interval + 1) * interval;
             state.optimizer_runs += 1;
-            let reports: Vec<_> = phases.iter().map(|p| p.report()).collect();
+            let reports: Vec<_> = phases
+                .iter()
+                .map(|p| {
+                    let mut report = p.report();
+                    report.total_ms = state
+                        .phases
+                        .get(p.id())
+                        .map_or(0.0, |e| e.total_nanos / 1e6);
+                    report
+                })
+                .collect();
             let usage = state.resources.latest().map(|s| ResourceUsage {
                 rss_mb: s.rss_bytes as f64 / (1024.0 * 1024.0),
                 cpu_percent: s.cpu_percent,
@@ -403,23 +423,16 @@ impl Engine {
         found
     }
 
-    /// The prediction, accuracy and resources of phase `id`.
-    pub(crate) fn phase_view(
-        &self,
-        id: usize,
-    ) -> (
-        Option<Prediction>,
-        PredictionAccuracy,
-        Option<PhaseResources>,
-    ) {
+    /// Fills in what the engines know of phase `id`: its prediction and their accuracy, its
+    /// total time and its resources.
+    pub(crate) fn complete(&self, id: usize, report: &mut crate::report::PhaseReport) {
         let state = self.lock();
-        let (prediction, accuracy) = state.phases.get(id).map_or_else(Default::default, |e| {
-            (
-                e.predictor.prediction(),
-                e.predictor.accuracy_parts().finish(),
-            )
-        });
-        (prediction, accuracy, state.resources.phase(id))
+        if let Some(engine) = state.phases.get(id) {
+            report.prediction = engine.predictor.prediction();
+            report.prediction_accuracy = engine.predictor.accuracy_parts().finish();
+            report.total_ms = engine.total_nanos / 1e6;
+        }
+        report.resources = state.resources.phase(id);
     }
 
     /// The `resources` section of the report.

@@ -48,10 +48,24 @@ enum Read {
 /// A lock-free ring of the most recent runs of one phase.
 #[derive(Debug)]
 pub(crate) struct RunLog {
+    /// The counter writers contend on, alone on its cache line so that reads of the phase's
+    /// other fields (the failure streak, the slots' pointer) do not bounce with it.
+    next: CachePadded<AtomicU64>,
     slots: Box<[Slot]>,
     mask: u64,
     window: usize,
-    next: AtomicU64,
+}
+
+/// A value alone on its (64-byte) cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct CachePadded<T>(T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl RunLog {
@@ -63,7 +77,7 @@ impl RunLog {
             slots: (0..capacity).map(|_| Slot::default()).collect(),
             mask: capacity as u64 - 1,
             window,
-            next: AtomicU64::new(0),
+            next: CachePadded(AtomicU64::new(0)),
         }
     }
 

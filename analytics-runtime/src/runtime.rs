@@ -497,11 +497,7 @@ impl Runtime {
             .iter()
             .map(|p| {
                 let mut report = p.report_with(&mut runs, &mut scratch);
-                (
-                    report.prediction,
-                    report.prediction_accuracy,
-                    report.resources,
-                ) = engine.phase_view(p.id());
+                engine.complete(p.id(), &mut report);
                 report
             })
             .collect();
@@ -612,6 +608,17 @@ mod tests {
         assert_eq!(report.phases.len(), 2);
         let a = report.phase("a").unwrap();
         assert_eq!((a.executions, a.successes, a.failures), (2, 1, 1));
+        rt.record_run(
+            "timed",
+            std::time::Duration::from_millis(3),
+            Outcome::Success,
+        );
+        rt.record_run(
+            "timed",
+            std::time::Duration::from_millis(5),
+            Outcome::Failure,
+        );
+        assert_eq!(rt.report().phase("timed").unwrap().total_ms, 8.0);
         let b = report.phase("b").unwrap();
         assert_eq!((b.executions, b.successes, b.cancelled), (2, 1, 1));
         assert_eq!(report.runtime.phases_registered, 2);
