@@ -366,7 +366,7 @@ impl Runtime {
     /// counted under `other`.
     pub fn record_message(&self, topic: &str) {
         if self.is_enabled() {
-            self.shared.monitors.messages.record(topic, None);
+            self.guarded(|| self.shared.monitors.messages.record(topic, None));
             self.start_engine();
         }
     }
@@ -374,7 +374,7 @@ impl Runtime {
     /// Counts one message of `bytes` bytes on `topic` (see [`Runtime::record_message`]).
     pub fn record_message_bytes(&self, topic: &str, bytes: u64) {
         if self.is_enabled() {
-            self.shared.monitors.messages.record(topic, Some(bytes));
+            self.guarded(|| self.shared.monitors.messages.record(topic, Some(bytes)));
             self.start_engine();
         }
     }
@@ -395,7 +395,7 @@ impl Runtime {
     /// ```
     pub fn record_objective(&self, name: &str, health: f64) {
         if self.is_enabled() {
-            self.shared.monitors.objectives.record(name, health, None);
+            self.guarded(|| self.shared.monitors.objectives.record(name, health, None));
             self.start_engine();
         }
     }
@@ -403,10 +403,12 @@ impl Runtime {
     /// Records the health and the progress (both in [0, 1]) of objective `name`.
     pub fn record_objective_progress(&self, name: &str, health: f64, progress: f64) {
         if self.is_enabled() {
-            self.shared
-                .monitors
-                .objectives
-                .record(name, health, Some(progress));
+            self.guarded(|| {
+                self.shared
+                    .monitors
+                    .objectives
+                    .record(name, health, Some(progress))
+            });
             self.start_engine();
         }
     }
@@ -414,17 +416,19 @@ impl Runtime {
     /// Records one completed task: its completion time and whether it succeeded.
     pub fn record_task(&self, name: &str, duration: std::time::Duration, success: bool) {
         if self.is_enabled() {
-            self.shared
-                .monitors
-                .tasks
-                .record_task(name, duration, success);
+            self.guarded(|| {
+                self.shared
+                    .monitors
+                    .tasks
+                    .record_task(name, duration, success)
+            });
         }
     }
 
     /// Records one value of the quality metric `metric` (non-finite values are refused).
     pub fn record_quality(&self, metric: &str, value: f64) {
         if self.is_enabled() {
-            self.shared.monitors.tasks.record_quality(metric, value);
+            self.guarded(|| self.shared.monitors.tasks.record_quality(metric, value));
         }
     }
 
@@ -453,6 +457,14 @@ impl Runtime {
     /// `runtime.handler_panics`.
     pub fn on_anomaly(&self, min: Severity, handler: impl Fn(&Anomaly) + Send + Sync + 'static) {
         self.shared.engine.on_anomaly(min, Arc::new(handler));
+    }
+
+    /// Runs `f`, a recording into the runtime's tables on the user's thread; a panic inside it
+    /// is caught and counted, never propagated into user code.
+    fn guarded(&self, f: impl FnOnce()) {
+        if catch_unwind(AssertUnwindSafe(f)).is_err() {
+            self.count_error();
+        }
     }
 
     /// Counts an internal error that was caught before it reached user code.
