@@ -52,6 +52,7 @@ mod optimizer;
 mod outcome;
 mod phase;
 mod predictive;
+mod registry;
 pub mod report;
 mod reporting;
 mod run_log;
@@ -129,8 +130,9 @@ pub use global::{
     record_objective_progress, record_quality, record_task, report, shutdown,
 };
 pub use outcome::Outcome;
+pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};
-pub use runtime::{OVERFLOW_PHASE, Runtime};
+pub use runtime::Runtime;
 pub use scope::ScopeGuard;
 pub use stats::DurationStats;
 

@@ -3,7 +3,6 @@
 //! The global runtime installed by [`init`](crate::init) is one of these; tests and embedders
 //! can hold their own and route annotated phases to it with [`Runtime::in_scope`].
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,6 +14,7 @@ use crate::engine::Engine;
 use crate::memory;
 use crate::monitors::Monitors;
 use crate::phase::{PhaseCell, Site};
+use crate::registry::Registry;
 use crate::report::{Anomaly, MemoryReport, Report, RuntimeReport, Severity};
 use crate::reporting::Schedule;
 use crate::scope::{self, ScopeGuard};
@@ -65,8 +65,8 @@ impl Shared {
         self.registry
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .order
-            .clone()
+            .phases()
+            .to_vec()
     }
 
     /// Lets the engines catch up on every phase's runs.
@@ -118,23 +118,11 @@ impl Shared {
     }
 }
 
-/// The phase that takes the runs of names refused by `memory.max_phases`.
-pub const OVERFLOW_PHASE: &str = "other";
-
-#[derive(Default)]
-struct Registry {
-    /// Names refused by the `memory.max_phases` cap (sent to [`OVERFLOW_PHASE`]).
-    overflowed: u64,
-    by_name: HashMap<Box<str>, Arc<PhaseCell>>,
-    /// Phases in the order they first ran (the report's order).
-    order: Vec<Arc<PhaseCell>>,
-}
-
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("enabled", &self.is_enabled())
-            .field("phases", &self.lock_registry().order.len())
+            .field("phases", &self.lock_registry().phases().len())
             .finish_non_exhaustive()
     }
 }
@@ -270,28 +258,13 @@ impl Runtime {
     /// `None` only if the registry itself failed (counted in `runtime.errors_caught`).
     pub(crate) fn phase(&self, name: &str, site: Site) -> Option<Arc<PhaseCell>> {
         let found = catch_unwind(AssertUnwindSafe(|| {
-            let mut registry = self.lock_registry();
-            if let Some(phase) = registry.by_name.get(name) {
-                return (Arc::clone(phase), false);
-            }
-            // Past the cap, new names share the phase `other`: memory never grows with the
-            // number of names a caller invents (the refusals are counted).
-            let has_other = registry.by_name.contains_key(OVERFLOW_PHASE);
-            let named = registry.order.len() - usize::from(has_other);
-            let name = if named >= self.shared.config.memory.max_phases.max(1) {
-                registry.overflowed += 1;
-                if let Some(other) = registry.by_name.get(OVERFLOW_PHASE) {
-                    return (Arc::clone(other), false);
-                }
-                OVERFLOW_PHASE
-            } else {
-                name
-            };
-            let id = registry.order.len();
-            let phase = Arc::new(PhaseCell::new(id, name, Some(site), self.shared.window));
-            registry.by_name.insert(name.into(), Arc::clone(&phase));
-            registry.order.push(Arc::clone(&phase));
-            (phase, id == 0)
+            // Past `memory.max_phases`, new names share the phase `other`.
+            self.lock_registry().get_or_register(
+                name,
+                site,
+                self.shared.window,
+                self.shared.config.memory.max_phases,
+            )
         }));
         match found {
             Ok((phase, first)) => {
@@ -542,11 +515,7 @@ impl Runtime {
             .iter()
             .map(|p| per_phase_fixed + p.heap_bytes() + p.name().len())
             .sum();
-        let registry = self.lock_registry();
-        let registry_bytes = registry.by_name.capacity()
-            * (std::mem::size_of::<(Box<str>, Arc<PhaseCell>)>() + 1)
-            + registry.order.capacity() * std::mem::size_of::<Arc<PhaseCell>>();
-        drop(registry);
+        let registry_bytes = self.lock_registry().heap_bytes();
         let monitors = &self.shared.monitors;
         let components: std::collections::BTreeMap<String, u64> = [
             ("phases", phase_bytes + registry_bytes),
@@ -587,7 +556,7 @@ impl Runtime {
             version: env!("CARGO_PKG_VERSION").to_string(),
             errors_caught: self.shared.errors_caught.load(Relaxed),
             phases_registered,
-            phases_overflowed: self.lock_registry().overflowed,
+            phases_overflowed: self.lock_registry().overflowed(),
             engines,
             runs_analysed: health.runs_analysed,
             runs_not_analysed: health.runs_not_analysed,

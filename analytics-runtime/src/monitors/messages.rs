@@ -57,7 +57,7 @@ impl MessageTable {
     /// The suffix of the rate keys `close_interval` emits.
     pub(crate) const RATE_SUFFIX: &str = ".messages_per_s";
 
-    /// An empty table holding at most `max_topics` distinct topics (plus [`OTHER`]).
+    /// An empty table holding at most `max_topics` distinct topics (plus `OTHER`).
     #[must_use]
     pub(crate) fn new(max_topics: usize) -> Self {
         Self {
@@ -72,7 +72,7 @@ impl MessageTable {
     /// Records one message on `topic`, of `bytes` bytes if the caller knows its size.
     ///
     /// Never allocates for a topic that exists; a new topic allocates its key and state once,
-    /// or, past the cap, is counted under [`OTHER`].
+    /// or, past the cap, is counted under `OTHER`.
     pub(crate) fn record(&self, topic: &str, bytes: Option<u64>) {
         let now = self.clock.now_ns();
         let make = || Topic {
@@ -161,14 +161,14 @@ impl MessageTable {
     }
 
     #[cfg(test)]
-    /// Messages of new topics that went to [`OTHER`] because the cap was reached.
+    /// Messages of new topics that went to `OTHER` because the cap was reached.
     #[must_use]
     pub(crate) fn overflowed(&self) -> u64 {
         self.topics.overflowed()
     }
 
     #[cfg(test)]
-    /// Topics held ([`OTHER`] included).
+    /// Topics held (`OTHER` included).
     #[must_use]
     pub(crate) fn len(&self) -> usize {
         self.topics.len()

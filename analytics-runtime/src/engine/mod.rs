@@ -1,16 +1,24 @@
 //! The engine: everything heavier than recording a run, done off the hot path.
 //!
 //! Phase hooks only append to each phase's lock-free run log. The engine catches up on those
-//! logs, in order, from a background worker every [`TICK`] and synchronously before every
-//! report ([`Engine::process`]): it feeds each completed run to the phase's predictor and its
-//! duration to the anomaly detector, runs the optimizer every `optimizer.interval` runs, and
-//! then (outside every lock) emits the `tracing` events and calls the user's anomaly handlers.
-//! All of it runs under `catch_unwind`: a panic in an engine is counted, never propagated.
+//! logs, in order, from a background worker every [`TICK`](worker::TICK) and synchronously
+//! before every report ([`Engine::process`]): it feeds each completed run to the phase's
+//! predictor and its duration to the anomaly detector, runs the optimizer every
+//! `optimizer.interval` runs, and then (outside every lock) emits the `tracing` events and calls
+//! the user's anomaly handlers. All of it runs under `catch_unwind`: a panic in an engine is
+//! counted, never propagated.
+//!
+//! * [`worker`]: the background thread.
+//! * [`maintenance`]: the timed work the worker does besides catching up (resource samples,
+//!   message rates, the memory manager's cleanup).
+
+mod maintenance;
+mod worker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,16 +36,6 @@ use crate::report::{
     Recommendation, ResourcesReport, Severity,
 };
 use crate::run_log::Run;
-
-/// How often message rates are computed (and fed to the anomaly detector).
-const RATE_INTERVAL: Duration = Duration::from_secs(1);
-/// Anomaly-detector key of the process's resident memory, in MB.
-const RSS_KEY: &str = "process.rss_mb";
-/// Anomaly-detector key of the process's CPU use, in percent.
-const CPU_KEY: &str = "process.cpu_percent";
-
-/// How often the background worker catches up.
-pub(crate) const TICK: Duration = Duration::from_millis(25);
 
 /// A user's anomaly handler and the least severity it wants.
 struct Handler {
@@ -290,49 +288,6 @@ impl Engine {
         outbox
     }
 
-    /// The timed work of the background worker: a resource sample every
-    /// `resources.interval_ms`, message rates every second, and the memory manager's cleanup
-    /// every `memory.cleanup_interval` runs. Returns false if it panicked (caught).
-    pub(crate) fn maintain(
-        &self,
-        now: Instant,
-        config: &AnalyticsConfig,
-        monitors: &Monitors,
-    ) -> bool {
-        let outbox = catch_unwind(AssertUnwindSafe(|| {
-            let mut outbox = Outbox::default();
-            let mut guard = self.lock();
-            let state = &mut *guard;
-            if config.resources.enabled {
-                sample_resources(state, now, config, &mut outbox);
-            }
-            if now.saturating_duration_since(state.last_rates) >= RATE_INTERVAL {
-                state.last_rates = now;
-                monitors.messages.close_interval(now, &mut state.metrics);
-                if config.anomaly.enabled {
-                    for (key, rate) in &state.metrics {
-                        if let Some(found) = state.anomalies.observe(key, *rate) {
-                            outbox.anomalies.push(found);
-                        }
-                    }
-                }
-            }
-            if state.analysed >= state.next_cleanup_at {
-                let every = config.memory.cleanup_interval.max(1);
-                state.next_cleanup_at = (state.analysed / every + 1) * every;
-                cleanup(state, now, config, monitors);
-            }
-            outbox
-        }));
-        match outbox {
-            Ok(outbox) => {
-                self.deliver(outbox, config);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
     /// Emits what a catch-up found, outside the engine lock.
     fn deliver(&self, outbox: Outbox, config: &AnalyticsConfig) {
         for (what, value, threshold) in &outbox.crossed {
@@ -524,166 +479,6 @@ impl Engine {
             ("resources", state.resources.heap_bytes()),
         ]
     }
-
-    /// Starts the background worker once: every [`TICK`] it upgrades `target` and calls
-    /// `work` on it; it stops when `target` is gone or [`Engine::stop_worker`] is called.
-    pub(crate) fn start_worker<T: Send + Sync + 'static>(
-        &self,
-        target: Weak<T>,
-        work: fn(&Arc<T>),
-    ) -> std::io::Result<()> {
-        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
-        if worker.is_some() {
-            return Ok(());
-        }
-        let (sender, receiver) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new()
-            .name("analytics-engine".into())
-            .spawn(move || {
-                loop {
-                    match receiver.recv_timeout(TICK) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                    }
-                    let Some(target) = target.upgrade() else {
-                        return;
-                    };
-                    work(&target);
-                }
-            })?;
-        *worker = Some((sender, handle));
-        Ok(())
-    }
-
-    /// Stops the worker and waits for it to finish the tick it is in. Returns whether a worker
-    /// was running. Never called from the worker itself (it would wait for itself).
-    pub(crate) fn stop_worker(&self) -> bool {
-        let worker = self
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        match worker {
-            Some((sender, handle)) => {
-                drop(sender);
-                if handle.thread().id() != std::thread::current().id() {
-                    let _ = handle.join();
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Whether the background worker runs.
-    pub(crate) fn worker_running(&self) -> bool {
-        self.worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|(_, handle)| !handle.is_finished())
-    }
-}
-
-/// Takes a resource sample if one is due, attributes it to the phases that ran since the last
-/// one, and feeds it to the anomaly detector.
-fn sample_resources(
-    state: &mut EngineState,
-    now: Instant,
-    config: &AnalyticsConfig,
-    outbox: &mut Outbox,
-) {
-    let interval = Duration::from_millis(config.resources.interval_ms);
-    if state
-        .last_sample
-        .is_some_and(|last| now.saturating_duration_since(last) < interval)
-    {
-        return;
-    }
-    if !state.sampler_tried {
-        state.sampler_tried = true;
-        state.sampler = ProcessSampler::new();
-    }
-    let Some(sample) = state.sampler.as_mut().and_then(ProcessSampler::sample) else {
-        return;
-    };
-    let elapsed = state
-        .last_sample
-        .map_or(interval, |last| now.saturating_duration_since(last));
-    state.last_sample = Some(now);
-    state.busy_list.clear();
-    for (id, busy) in state.busy.iter_mut().enumerate() {
-        if *busy > 0 {
-            state.busy_list.push((id, *busy));
-            *busy = 0;
-        }
-    }
-    state.resources.record(sample, elapsed, &state.busy_list);
-    let rss_mb = sample.rss_bytes as f64 / (1024.0 * 1024.0);
-    if config.anomaly.enabled {
-        for (key, value) in [(RSS_KEY, rss_mb), (CPU_KEY, sample.cpu_percent)] {
-            if let Some(found) = state.anomalies.observe(key, value) {
-                outbox.anomalies.push(found);
-            }
-        }
-    }
-    let memory_high = rss_mb > config.thresholds.memory_high;
-    if memory_high && !state.memory_high {
-        outbox
-            .crossed
-            .push(("memory (MB)", rss_mb, config.thresholds.memory_high));
-    }
-    state.memory_high = memory_high;
-    let cpu_high = sample.cpu_percent > config.thresholds.cpu_high;
-    if cpu_high && !state.cpu_high {
-        outbox
-            .crossed
-            .push(("CPU (%)", sample.cpu_percent, config.thresholds.cpu_high));
-    }
-    state.cpu_high = cpu_high;
-}
-
-/// One pass of the memory manager: drops the names that stayed idle past
-/// `memory.idle_timeout_secs` (topics, objectives, tasks, quality metrics, anomaly keys of
-/// anything but a live phase), gives back spare capacity, and records what it freed.
-fn cleanup(state: &mut EngineState, now: Instant, config: &AnalyticsConfig, monitors: &Monitors) {
-    let started = Instant::now();
-    let before = state.anomalies.heap_bytes()
-        + state.resources.heap_bytes()
-        + monitors.messages.heap_bytes()
-        + monitors.objectives.heap_bytes()
-        + monitors.tasks.heap_bytes();
-    let mut removed = Vec::with_capacity(5);
-    if config.memory.idle_timeout_secs > 0 {
-        let idle = Duration::from_secs(config.memory.idle_timeout_secs);
-        let live: std::collections::HashSet<&str> = state.phases.iter().map(|e| &*e.key).collect();
-        let keys = state
-            .anomalies
-            .evict_idle(now, idle, |key| live.contains(key));
-        removed.push(("anomaly_keys", keys));
-        removed.push(("topics", monitors.messages.evict_idle(now, idle)));
-        removed.push(("objectives", monitors.objectives.evict_idle(now, idle)));
-        removed.push(("tasks", monitors.tasks.evict_idle(now, idle)));
-    }
-    let resource_phases = state
-        .resources
-        .forget_phases_above(config.memory.max_phases.saturating_add(1));
-    removed.push(("resource_phases", resource_phases));
-    // Anomalies and patterns are capped as they arrive; give back what a config change or a
-    // burst left spare.
-    state.anomalies.shrink();
-    state.metrics.shrink_to_fit();
-    monitors.messages.shrink();
-    monitors.objectives.shrink();
-    monitors.tasks.shrink();
-    let after = state.anomalies.heap_bytes()
-        + state.resources.heap_bytes()
-        + monitors.messages.heap_bytes()
-        + monitors.objectives.heap_bytes()
-        + monitors.tasks.heap_bytes();
-    state
-        .cleanup
-        .record_pass(&removed, before.saturating_sub(after), started.elapsed());
 }
 
 /// The anomaly detector's settings from the config.
@@ -699,54 +494,5 @@ pub(crate) fn anomaly_settings(config: &AnalyticsConfig) -> AnomalySettings {
         max_keys: config.memory.max_anomaly_keys,
         max_anomalies: config.memory.max_anomalies,
         max_patterns: config.memory.max_patterns,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Message rates are computed once a second from the monitors' table; a topic that goes
-    /// silent, or bursts, is an anomaly. Driven with synthetic instants, one per second.
-    #[test]
-    fn a_silent_topic_and_a_bursting_topic_are_anomalies() {
-        let mut config = AnalyticsConfig::default();
-        config.resources.enabled = false;
-        let engine = Engine::new(&config);
-        let monitors = Monitors::new(&config);
-        let start = Instant::now();
-        let mut second = 0u64;
-        let mut tick = |messages: &[(&str, u32)]| {
-            for (topic, n) in messages {
-                for _ in 0..*n {
-                    monitors.messages.record(topic, None);
-                }
-            }
-            second += 1;
-            engine.maintain(start + Duration::from_secs(second), &config, &monitors);
-        };
-        for i in 0..300 {
-            tick(&[("heartbeats", 20 + i % 3), ("orders", 50 + i % 5)]);
-        }
-        let before = engine.lock().anomalies.total();
-        tick(&[("heartbeats", 0), ("orders", 52)]);
-        tick(&[("heartbeats", 0), ("orders", 2_000)]);
-        let state = engine.lock();
-        let found: Vec<_> = state
-            .anomalies
-            .recent()
-            .skip(before as usize)
-            .map(|a| (a.key.as_str(), a.value))
-            .collect();
-        assert!(
-            found.contains(&("heartbeats.messages_per_s", 0.0)),
-            "silence: {found:?}"
-        );
-        assert!(
-            found
-                .iter()
-                .any(|(k, v)| *k == "orders.messages_per_s" && *v > 1_000.0),
-            "burst: {found:?}"
-        );
     }
 }
