@@ -58,6 +58,7 @@ mod reporting;
 mod run_log;
 mod runtime;
 mod scope;
+pub mod snapshot;
 mod stats;
 
 /// Measures every run of a phase function: its duration and its outcome.
@@ -134,6 +135,7 @@ pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};
 pub use runtime::Runtime;
 pub use scope::ScopeGuard;
+pub use snapshot::{SnapshotError, SnapshotStats};
 pub use stats::DurationStats;
 
 /// The README's code blocks, compiled and run as doc-tests.

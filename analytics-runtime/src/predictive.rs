@@ -377,6 +377,19 @@ impl PhasePredictor {
         self.ignored_durations
     }
 
+    /// Forgets the self-scoring (counts, Brier sums, errors) but keeps the models: after a
+    /// restored history was replayed, the scores describe only this process's predictions.
+    pub(crate) fn reset_scores(&mut self) {
+        self.made = 0;
+        self.high_risk = 0;
+        self.scored_failures = 0.0;
+        self.brier_sum = 0.0;
+        self.duration_scored = 0;
+        self.covered = 0;
+        self.ape_len = 0;
+        self.ape_next = 0;
+    }
+
     /// This phase's accuracy as additive parts, so the runtime can sum them over phases.
     pub(crate) fn accuracy_parts(&self) -> AccuracyParts {
         let n = self.made as f64;

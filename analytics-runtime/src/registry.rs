@@ -29,7 +29,7 @@ impl Registry {
     pub(crate) fn get_or_register(
         &mut self,
         name: &str,
-        site: Site,
+        site: Option<Site>,
         window: usize,
         max_phases: usize,
     ) -> (Arc<PhaseCell>, bool) {
@@ -48,7 +48,7 @@ impl Registry {
             name
         };
         let id = self.order.len();
-        let phase = Arc::new(PhaseCell::new(id, name, Some(site), window));
+        let phase = Arc::new(PhaseCell::new(id, name, site, window));
         self.by_name.insert(name.into(), Arc::clone(&phase));
         self.order.push(Arc::clone(&phase));
         (phase, id == 0)

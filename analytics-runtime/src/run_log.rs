@@ -137,6 +137,19 @@ impl RunLog {
         }
     }
 
+    /// Copies the last `n` runs (at most the ring's capacity), oldest first, into `out`
+    /// (cleared first): the history a snapshot saves.
+    pub(crate) fn last(&self, n: usize, out: &mut Vec<Run>) {
+        out.clear();
+        let end = self.next.load(Ordering::Acquire);
+        let n = n.min(self.slots.len()) as u64;
+        for index in end.saturating_sub(n)..end {
+            if let Read::Run(run) = self.read(index) {
+                out.push(run);
+            }
+        }
+    }
+
     /// Copies every run from `*consumed` on into `out` (cleared first), oldest first, and
     /// advances `*consumed` past them. Stops before a run that is still being written (it is
     /// read next time). Returns how many runs were lost because the ring lapped them.

@@ -17,7 +17,9 @@ use crate::phase::{PhaseCell, Site};
 use crate::registry::Registry;
 use crate::report::{Anomaly, MemoryReport, Report, RuntimeReport, Severity};
 use crate::reporting::Schedule;
+use crate::run_log::Run;
 use crate::scope::{self, ScopeGuard};
+use crate::snapshot::{self, PhaseHistory, Snapshot, SnapshotError, SnapshotStats};
 
 /// The analytics runtime: phase registry, statistics and reports.
 ///
@@ -57,6 +59,12 @@ struct Shared {
     schedule: Mutex<Schedule>,
     /// Set by [`Runtime::shutdown`]: the worker is not started again.
     stopped: std::sync::atomic::AtomicBool,
+    snapshots_written: AtomicU64,
+    restored_runs: AtomicU64,
+    /// Why the configured snapshot could not be restored, if it could not.
+    snapshot_error: Mutex<Option<String>>,
+    /// When the worker last wrote the configured snapshot.
+    last_snapshot: Mutex<Instant>,
 }
 
 impl Shared {
@@ -93,6 +101,24 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .due(&self.config.reporting, executions, now);
+        let persistence = &self.config.persistence;
+        if let Some(path) = &persistence.snapshot_path {
+            let mut last = self
+                .last_snapshot
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let every = std::time::Duration::from_secs(persistence.interval_secs);
+            if persistence.interval_secs > 0 && now.saturating_duration_since(*last) >= every {
+                *last = now;
+                drop(last);
+                let runtime = Runtime {
+                    shared: Arc::clone(self),
+                };
+                if let Err(error) = runtime.snapshot(path) {
+                    tracing::warn!(target: "analytics_runtime", %error, "cannot write the snapshot");
+                }
+            }
+        }
         if due {
             let report = Runtime {
                 shared: Arc::clone(self),
@@ -114,7 +140,8 @@ impl Shared {
                 || c.optimizer.enabled
                 || c.resources.enabled
                 || c.reporting.interval_executions > 0
-                || c.reporting.interval_secs > 0)
+                || c.reporting.interval_secs > 0
+                || c.persistence.snapshot_path.is_some())
     }
 }
 
@@ -132,12 +159,15 @@ impl Runtime {
     ///
     /// Never fails and never panics: values that [`AnalyticsConfig::validate`] would refuse are
     /// clamped to the nearest usable value (a window below 2 becomes 2). Use
-    /// [`Runtime::try_new`] to refuse them instead.
+    /// [`Runtime::try_new`] to refuse them instead. When `persistence.snapshot_path` names an
+    /// existing snapshot, its history is restored (see [`Runtime::restore`]); a corrupt or
+    /// foreign file is logged and reported in `runtime.snapshot_error`, and the runtime starts
+    /// empty.
     #[must_use]
     pub fn new(config: AnalyticsConfig) -> Runtime {
         let window = config.anomaly.window_size.clamp(2, 1_000_000);
         crate::clock::calibrate();
-        Runtime {
+        let runtime = Runtime {
             shared: Arc::new(Shared {
                 window,
                 started: Instant::now(),
@@ -147,9 +177,15 @@ impl Runtime {
                 monitors: Monitors::new(&config),
                 schedule: Mutex::new(Schedule::new(&config.reporting)),
                 stopped: std::sync::atomic::AtomicBool::new(false),
+                snapshots_written: AtomicU64::new(0),
+                restored_runs: AtomicU64::new(0),
+                snapshot_error: Mutex::new(None),
+                last_snapshot: Mutex::new(Instant::now()),
                 config,
             }),
-        }
+        };
+        runtime.restore_configured();
+        runtime
     }
 
     /// A runtime with `config`, after [`AnalyticsConfig::validate`] accepted it.
@@ -257,6 +293,11 @@ impl Runtime {
     ///
     /// `None` only if the registry itself failed (counted in `runtime.errors_caught`).
     pub(crate) fn phase(&self, name: &str, site: Site) -> Option<Arc<PhaseCell>> {
+        self.phase_at(name, Some(site))
+    }
+
+    /// [`Runtime::phase`], for a phase that may have no source location (a restored one).
+    fn phase_at(&self, name: &str, site: Option<Site>) -> Option<Arc<PhaseCell>> {
         let found = catch_unwind(AssertUnwindSafe(|| {
             // Past `memory.max_phases`, new names share the phase `other`.
             self.lock_registry().get_or_register(
@@ -332,6 +373,134 @@ impl Runtime {
             return None;
         }
         self.shared.engine.observe(key, value)
+    }
+
+    /// Saves the history the predictions rest on (each phase's latest runs, at most
+    /// `memory.max_history_size`) to `path`, atomically: a crash at any moment leaves the old
+    /// file or the new one. The file is created with owner-only permissions.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use analytics_runtime::{AnalyticsConfig, Outcome, Runtime};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("snapshot.json");
+    /// let before = Runtime::new(AnalyticsConfig::default());
+    /// for i in 0..50u64 {
+    ///     let outcome = if i % 2 == 0 { Outcome::Failure } else { Outcome::Success };
+    ///     before.record_run("deploy", Duration::from_millis(20), outcome);
+    /// }
+    /// before.snapshot(&path).unwrap();
+    ///
+    /// // After a restart: the prediction is back before the first run.
+    /// let after = Runtime::new(AnalyticsConfig::default());
+    /// let restored = after.restore(&path).unwrap();
+    /// assert_eq!((restored.phases, restored.runs), (1, 50));
+    /// let deploy = after.report().phase("deploy").unwrap().clone();
+    /// assert_eq!(deploy.executions, 0);
+    /// assert!(deploy.prediction.unwrap().failure_probability > 0.3);
+    /// ```
+    ///
+    /// # Errors
+    /// [`SnapshotError::Write`] when the file cannot be written (the previous one is intact).
+    pub fn snapshot(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<SnapshotStats, SnapshotError> {
+        let max = self.shared.config.memory.max_history_size;
+        let mut runs = Vec::new();
+        let mut phases = Vec::new();
+        for phase in self.shared.phases() {
+            self.shared.engine.history(&phase, max, &mut runs);
+            if !runs.is_empty() {
+                phases.push(PhaseHistory {
+                    name: phase.name().to_string(),
+                    runs: runs.iter().map(|r| (r.nanos, r.outcome)).collect(),
+                });
+            }
+        }
+        let stats = SnapshotStats {
+            phases: phases.len(),
+            runs: phases.iter().map(|p| p.runs.len()).sum(),
+        };
+        let snapshot = Snapshot {
+            format: snapshot::FORMAT.to_string(),
+            version: snapshot::VERSION,
+            written_at: crate::anomaly::now(),
+            phases,
+        };
+        snapshot::write(path.as_ref(), &snapshot)?;
+        self.shared.snapshots_written.fetch_add(1, Relaxed);
+        Ok(stats)
+    }
+
+    /// Replays a snapshot written by [`Runtime::snapshot`] into this runtime's engines:
+    /// predictions and anomaly baselines resume where they were. Counts are not restored (a
+    /// report describes this process's runs), nor is anything counted as an anomaly.
+    ///
+    /// # Errors
+    /// [`SnapshotError::Read`], [`SnapshotError::Corrupt`], [`SnapshotError::Foreign`] or
+    /// [`SnapshotError::Version`]: the file is not a usable snapshot; nothing was restored.
+    pub fn restore(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<SnapshotStats, SnapshotError> {
+        let snapshot = snapshot::read(path.as_ref())?;
+        let mut stats = SnapshotStats::default();
+        let mut runs = Vec::new();
+        for history in &snapshot.phases {
+            let Some(phase) = self.phase_at(&history.name, None) else {
+                continue;
+            };
+            runs.clear();
+            runs.extend(
+                history
+                    .runs
+                    .iter()
+                    .map(|&(nanos, outcome)| Run { nanos, outcome }),
+            );
+            stats.runs += self
+                .shared
+                .engine
+                .restore(&phase, &runs, &self.shared.config);
+            stats.phases += 1;
+        }
+        self.shared
+            .restored_runs
+            .fetch_add(stats.runs as u64, Relaxed);
+        Ok(stats)
+    }
+
+    /// Restores `persistence.snapshot_path` if it exists (at `init`): a corrupt or foreign
+    /// file is logged and recorded in the report, and the runtime starts empty.
+    pub(crate) fn restore_configured(&self) {
+        let Some(path) = self.shared.config.persistence.snapshot_path.clone() else {
+            return;
+        };
+        if !path.exists() {
+            return;
+        }
+        match self.restore(&path) {
+            Ok(stats) => tracing::info!(
+                target: "analytics_runtime",
+                path = %path.display(),
+                phases = stats.phases,
+                runs = stats.runs,
+                "restored the prediction history from the snapshot"
+            ),
+            Err(error) => {
+                tracing::warn!(
+                    target: "analytics_runtime",
+                    %error,
+                    "cannot restore the snapshot; starting with an empty history"
+                );
+                *self
+                    .shared
+                    .snapshot_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+            }
+        }
     }
 
     /// Counts one message on `topic` (its per-second rate goes through the anomaly detector,
@@ -421,6 +590,11 @@ impl Runtime {
         self.shared.stopped.store(true, Relaxed);
         self.shared.engine.stop_worker();
         self.shared.process();
+        if let Some(path) = self.shared.config.persistence.snapshot_path.clone() {
+            if let Err(error) = self.snapshot(&path) {
+                tracing::warn!(target: "analytics_runtime", %error, "cannot write the final snapshot");
+            }
+        }
     }
 
     /// Calls `handler` for every anomaly of at least `min` severity, on phase durations and on
@@ -567,6 +741,14 @@ impl Runtime {
                 + self.shared.monitors.tasks.ignored(),
             values_not_analysed: self.shared.monitors.objectives.dropped(),
             worker_running: self.shared.engine.worker_running(),
+            snapshots_written: self.shared.snapshots_written.load(Relaxed),
+            restored_runs: self.shared.restored_runs.load(Relaxed),
+            snapshot_error: self
+                .shared
+                .snapshot_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
             reports_written,
             report_write_errors,
         }

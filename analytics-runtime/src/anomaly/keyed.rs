@@ -256,6 +256,25 @@ impl AnomalyDetector {
         Some(anomaly)
     }
 
+    /// Feeds `value` to `key`'s detector as history only (a restored snapshot): the detector
+    /// learns the stream's baseline, but nothing is recorded as an anomaly.
+    pub fn warm(&mut self, key: &str, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        let key = self.admit(key);
+        let settings = &self.settings;
+        let state = self.keys.entry(key.into()).or_insert_with(|| KeyState {
+            detector: StreamDetector::new(&settings.detector),
+            observed: 0,
+            last_anomalies: [None, None],
+            open_pattern: None,
+            last_seen: Instant::now(),
+        });
+        state.detector.observe(value);
+        state.observed += 1;
+    }
+
     /// The key observations of `key` are recorded under: `key` itself, or [`OVERFLOW_KEY`]
     /// once `max_keys` distinct keys exist.
     fn admit<'a>(&mut self, key: &'a str) -> &'a str {

@@ -21,6 +21,7 @@ mod settings;
 
 pub use crate::report::{Anomaly, Pattern, Severity};
 pub use detector::StreamDetector;
+pub(crate) use keyed::now;
 pub use keyed::{
     AnomalyDetector, AnomalySettings, DEFAULT_SCORE_THRESHOLD, OVERFLOW_KEY, severity,
 };

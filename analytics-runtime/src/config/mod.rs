@@ -127,6 +127,10 @@ pub struct AnalyticsConfig {
     /// [`ReportingConfig`].
     #[serde(deserialize_with = "object_only")]
     pub reporting: ReportingConfig,
+    /// Snapshots of the history predictions rest on, restored at `init`.
+    /// Default: see [`PersistenceConfig`].
+    #[serde(deserialize_with = "object_only")]
+    pub persistence: PersistenceConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -140,6 +144,7 @@ impl Default for AnalyticsConfig {
             thresholds: Thresholds::default(),
             resources: ResourcesConfig::default(),
             reporting: ReportingConfig::default(),
+            persistence: PersistenceConfig::default(),
         }
     }
 }
@@ -363,6 +368,28 @@ impl Default for ReportingConfig {
     }
 }
 
+/// Settings of the snapshots (JSON key `persistence`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// The snapshot file: restored by `init` when it exists (a corrupt or foreign file is
+    /// reported and the runtime starts empty), written every `interval_secs` and at
+    /// `shutdown`, atomically (temp file, fsync, rename). `null`: no snapshots.
+    /// Default: `null`. Rule: must name a file.
+    pub snapshot_path: Option<std::path::PathBuf>,
+    /// Seconds between two snapshots; `0` writes one only at `shutdown`. Default: `300`.
+    pub interval_secs: u64,
+}
+
+impl Default for PersistenceConfig {
+    fn default() -> Self {
+        Self {
+            snapshot_path: None,
+            interval_secs: 300,
+        }
+    }
+}
+
 impl AnalyticsConfig {
     /// The default configuration with analytics switched off
     /// (`enabled: false`); every section keeps its defaults.
@@ -527,7 +554,8 @@ mod tests {
                          "max_tasks": 1000, "idle_timeout_secs": 3600},
           "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0},
           "resources":  {"enabled": true, "interval_ms": 1000},
-          "reporting":  {"interval_executions": 0, "interval_secs": 60, "json_path": null} }"#;
+          "reporting":  {"interval_executions": 0, "interval_secs": 60, "json_path": null},
+          "persistence": {"snapshot_path": null, "interval_secs": 300} }"#;
 
     /// The error of parsing `text`, which must fail.
     pub(super) fn parse_err(text: &str) -> ConfigError {

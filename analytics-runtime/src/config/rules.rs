@@ -7,8 +7,8 @@
 use std::fmt;
 
 use super::{
-    AnalyticsConfig, AnomalyConfig, MemoryConfig, OptimizerConfig, PredictiveConfig,
-    ReportingConfig, ResourcesConfig, Thresholds,
+    AnalyticsConfig, AnomalyConfig, MemoryConfig, OptimizerConfig, PersistenceConfig,
+    PredictiveConfig, ReportingConfig, ResourcesConfig, Thresholds,
 };
 
 /// One broken rule, found by [`AnalyticsConfig::validate`].
@@ -147,6 +147,20 @@ impl ResourcesConfig {
     }
 }
 
+impl PersistenceConfig {
+    fn check(&self, c: &mut Checker) {
+        if let Some(path) = &self.snapshot_path {
+            if path.file_name().is_none() {
+                c.report(
+                    "persistence.snapshot_path",
+                    format!("{:?}", path.display().to_string()),
+                    "must name a file, e.g. \"analytics_snapshot.json\"".to_owned(),
+                );
+            }
+        }
+    }
+}
+
 impl ReportingConfig {
     fn check(&self, c: &mut Checker) {
         if let Some(path) = &self.json_path {
@@ -193,6 +207,7 @@ pub(super) fn violations(config: &AnalyticsConfig) -> Vec<Violation> {
     config.thresholds.check(&mut c);
     config.resources.check(&mut c);
     config.reporting.check(&mut c);
+    config.persistence.check(&mut c);
     c.found
 }
 

@@ -53,6 +53,40 @@ struct PhaseEngine {
     /// Total time of the phase's runs: every run read, plus runs the log lapped before they
     /// were read, counted at the mean of the runs read with them.
     total_nanos: f64,
+    /// Runs restored from a snapshot, kept (at most `memory.max_history_size`) only so that
+    /// the next snapshot still holds them while this process has few runs of its own.
+    restored: Vec<Run>,
+}
+
+/// The engine state of `phase`, created on first use.
+fn phase_engine<'a>(
+    engines: &'a mut Vec<PhaseEngine>,
+    phase: &PhaseCell,
+    settings: &PredictorSettings,
+) -> &'a mut PhaseEngine {
+    let id = phase.id();
+    while engines.len() <= id {
+        engines.push(PhaseEngine {
+            consumed: 0,
+            predictor: PhasePredictor::new(settings),
+            key: "".into(),
+            total_nanos: 0.0,
+            restored: Vec::new(),
+        });
+    }
+    let engine = &mut engines[id];
+    if engine.key.is_empty() {
+        engine.key = format!("{}.duration_ms", phase.name()).into();
+    }
+    engine
+}
+
+/// The predictor's settings from the config.
+fn predictor_settings(config: &AnalyticsConfig) -> PredictorSettings {
+    PredictorSettings {
+        min_history: config.predictive.min_history,
+        confidence_threshold: config.predictive.confidence_threshold,
+    }
 }
 
 struct EngineState {
@@ -179,28 +213,12 @@ impl Engine {
         let mut outbox = Outbox::default();
         let predictive = config.predictive.enabled;
         let anomaly = config.anomaly.enabled;
-        let settings = PredictorSettings {
-            min_history: config.predictive.min_history,
-            confidence_threshold: config.predictive.confidence_threshold,
-        };
+        let settings = predictor_settings(config);
         let mut guard = self.lock();
         let state = &mut *guard;
         for phase in phases {
             let id = phase.id();
-            while state.phases.len() <= id {
-                state.phases.push(PhaseEngine {
-                    consumed: 0,
-                    predictor: PhasePredictor::new(&settings),
-                    key: "".into(),
-                    total_nanos: 0.0,
-                });
-            }
-            let Some(engine) = state.phases.get_mut(id) else {
-                continue;
-            };
-            if engine.key.is_empty() {
-                engine.key = format!("{}.duration_ms", phase.name()).into();
-            }
+            let engine = phase_engine(&mut state.phases, phase, &settings);
             let lost = phase
                 .log()
                 .read_since(&mut engine.consumed, &mut state.scratch);
@@ -376,6 +394,43 @@ impl Engine {
             self.announce(anomaly);
         }
         found
+    }
+
+    /// Replays restored runs of `phase` into its predictor and its anomaly baseline (nothing
+    /// is counted as an execution, a scored prediction or an anomaly). Returns the runs used.
+    pub(crate) fn restore(
+        &self,
+        phase: &PhaseCell,
+        runs: &[Run],
+        config: &AnalyticsConfig,
+    ) -> usize {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let engine = phase_engine(&mut state.phases, phase, &predictor_settings(config));
+        let keep = config.memory.max_history_size;
+        let runs = &runs[runs.len().saturating_sub(keep)..];
+        for run in runs.iter().filter(|r| r.outcome != Outcome::Cancelled) {
+            let ms = run.nanos as f64 / 1e6;
+            engine.predictor.observe(ms, run.outcome.is_failure());
+            state.anomalies.warm(&engine.key, ms);
+        }
+        engine.predictor.reset_scores();
+        engine.restored.extend_from_slice(runs);
+        let excess = engine.restored.len().saturating_sub(keep);
+        engine.restored.drain(..excess);
+        runs.len()
+    }
+
+    /// The latest runs of `phase` for a snapshot, oldest first: restored history, then this
+    /// process's runs, at most `max` in all.
+    pub(crate) fn history(&self, phase: &PhaseCell, max: usize, out: &mut Vec<Run>) {
+        phase.log().last(max, out);
+        let state = self.lock();
+        if let Some(engine) = state.phases.get(phase.id()) {
+            let room = max.saturating_sub(out.len());
+            let restored = &engine.restored[engine.restored.len().saturating_sub(room)..];
+            out.splice(0..0, restored.iter().copied());
+        }
     }
 
     /// Fills in what the engines know of phase `id`: its prediction and their accuracy, its

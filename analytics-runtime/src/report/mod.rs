@@ -518,6 +518,12 @@ pub struct RuntimeReport {
     pub reports_written: u64,
     /// Periodic report files that could not be written.
     pub report_write_errors: u64,
+    /// Snapshots written (`persistence.snapshot_path`, `Runtime::snapshot`).
+    pub snapshots_written: u64,
+    /// Runs replayed from a snapshot into the engines.
+    pub restored_runs: u64,
+    /// Why the configured snapshot could not be restored (the runtime then started empty).
+    pub snapshot_error: Option<String>,
 }
 
 impl Report {
