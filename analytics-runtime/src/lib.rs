@@ -45,6 +45,7 @@ pub mod config;
 mod dispatch;
 mod engine;
 mod error;
+pub mod faults;
 mod global;
 mod memory;
 mod monitors;

@@ -3,7 +3,6 @@
 //! The global runtime installed by [`init`](crate::init) is one of these; tests and embedders
 //! can hold their own and route annotated phases to it with [`Runtime::in_scope`].
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -11,6 +10,7 @@ use std::time::Instant;
 use crate::callsite::PhaseGuard;
 use crate::config::{AnalyticsConfig, ConfigError};
 use crate::engine::Engine;
+use crate::faults::{Component, Components};
 use crate::memory;
 use crate::monitors::Monitors;
 use crate::phase::{PhaseCell, Site};
@@ -53,7 +53,6 @@ struct Shared {
     window: usize,
     started: Instant,
     registry: Mutex<Registry>,
-    errors_caught: AtomicU64,
     engine: Engine,
     monitors: Monitors,
     schedule: Mutex<Schedule>,
@@ -79,12 +78,8 @@ impl Shared {
 
     /// Lets the engines catch up on every phase's runs.
     fn process(&self) {
-        if !self
-            .engine
-            .process(&self.phases(), &self.config, &self.monitors)
-        {
-            self.errors_caught.fetch_add(1, Relaxed);
-        }
+        self.engine
+            .process(&self.phases(), &self.config, &self.monitors);
     }
 
     /// One tick of the background worker: catch up, then the timed work (resource samples,
@@ -92,9 +87,7 @@ impl Shared {
     fn tick(self: &Arc<Self>) {
         self.process();
         let now = Instant::now();
-        if !self.engine.maintain(now, &self.config, &self.monitors) {
-            self.errors_caught.fetch_add(1, Relaxed);
-        }
+        self.engine.maintain(now, &self.config, &self.monitors);
         let executions = self.engine.health().runs_analysed;
         let due = self
             .schedule
@@ -124,10 +117,12 @@ impl Shared {
                 shared: Arc::clone(self),
             }
             .report();
-            self.schedule
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .emit(&self.config.reporting, &report);
+            self.engine.components().run(Component::Reporting, || {
+                self.schedule
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .emit(&self.config.reporting, &report);
+            });
         }
     }
 
@@ -172,7 +167,6 @@ impl Runtime {
                 window,
                 started: Instant::now(),
                 registry: Mutex::new(Registry::default()),
-                errors_caught: AtomicU64::new(0),
                 engine: Engine::new(&config),
                 monitors: Monitors::new(&config),
                 schedule: Mutex::new(Schedule::new(&config.reporting)),
@@ -298,7 +292,7 @@ impl Runtime {
 
     /// [`Runtime::phase`], for a phase that may have no source location (a restored one).
     fn phase_at(&self, name: &str, site: Option<Site>) -> Option<Arc<PhaseCell>> {
-        let found = catch_unwind(AssertUnwindSafe(|| {
+        let (phase, first) = self.components().run(Component::Registry, || {
             // Past `memory.max_phases`, new names share the phase `other`.
             self.lock_registry().get_or_register(
                 name,
@@ -306,19 +300,11 @@ impl Runtime {
                 self.shared.window,
                 self.shared.config.memory.max_phases,
             )
-        }));
-        match found {
-            Ok((phase, first)) => {
-                if first {
-                    self.start_engine();
-                }
-                Some(phase)
-            }
-            Err(_) => {
-                self.count_error();
-                None
-            }
+        })?;
+        if first {
+            self.start_engine();
         }
+        Some(phase)
     }
 
     /// Starts the background engine worker (once): at `init` for the global runtime, else when
@@ -333,7 +319,7 @@ impl Runtime {
             );
             if let Err(error) = started {
                 // Without the worker the engines still catch up before every report.
-                self.count_error();
+                self.components().failed(Component::Engine);
                 tracing::warn!(
                     target: "analytics_runtime",
                     %error,
@@ -407,6 +393,13 @@ impl Runtime {
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<SnapshotStats, SnapshotError> {
+        let path = path.as_ref();
+        self.components()
+            .run(Component::Snapshot, || self.write_snapshot(path))
+            .unwrap_or_else(|| Err(component_failed(path)))
+    }
+
+    fn write_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
         let max = self.shared.config.memory.max_history_size;
         let mut runs = Vec::new();
         let mut phases = Vec::new();
@@ -429,7 +422,7 @@ impl Runtime {
             written_at: crate::anomaly::now(),
             phases,
         };
-        snapshot::write(path.as_ref(), &snapshot)?;
+        snapshot::write(path, &snapshot)?;
         self.shared.snapshots_written.fetch_add(1, Relaxed);
         Ok(stats)
     }
@@ -445,7 +438,14 @@ impl Runtime {
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<SnapshotStats, SnapshotError> {
-        let snapshot = snapshot::read(path.as_ref())?;
+        let path = path.as_ref();
+        self.components()
+            .run(Component::Snapshot, || self.read_snapshot(path))
+            .unwrap_or_else(|| Err(component_failed(path)))
+    }
+
+    fn read_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
+        let snapshot = snapshot::read(path)?;
         let mut stats = SnapshotStats::default();
         let mut runs = Vec::new();
         for history in &snapshot.phases {
@@ -609,14 +609,12 @@ impl Runtime {
     /// Runs `f`, a recording into the runtime's tables on the user's thread; a panic inside it
     /// is caught and counted, never propagated into user code.
     fn guarded(&self, f: impl FnOnce()) {
-        if catch_unwind(AssertUnwindSafe(f)).is_err() {
-            self.count_error();
-        }
+        self.components().run(Component::Monitors, f);
     }
 
-    /// Counts an internal error that was caught before it reached user code.
-    pub(crate) fn count_error(&self) {
-        self.shared.errors_caught.fetch_add(1, Relaxed);
+    /// The health of the runtime's components.
+    fn components(&self) -> &Components {
+        self.shared.engine.components()
     }
 
     fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -632,17 +630,17 @@ impl Runtime {
     /// building it is counted in `runtime.errors_caught` and gives a report without phases.
     #[must_use]
     pub fn report(&self) -> Report {
-        match catch_unwind(AssertUnwindSafe(|| self.build_report())) {
-            Ok(report) => report,
-            Err(_) => {
-                self.count_error();
-                Report {
-                    enabled: self.is_enabled(),
-                    uptime_s: self.shared.started.elapsed().as_secs_f64(),
-                    runtime: self.runtime_report(0),
-                    ..Report::default()
-                }
-            }
+        match self
+            .components()
+            .run(Component::Reporting, || self.build_report())
+        {
+            Some(report) => report,
+            None => Report {
+                enabled: self.is_enabled(),
+                uptime_s: self.shared.started.elapsed().as_secs_f64(),
+                runtime: self.runtime_report(0),
+                ..Report::default()
+            },
         }
     }
 
@@ -720,6 +718,7 @@ impl Runtime {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let health = self.shared.engine.health();
+        let (errors_by_component, components_disabled) = self.components().report();
         let (reports_written, report_write_errors) = self
             .shared
             .schedule
@@ -728,7 +727,9 @@ impl Runtime {
             .files();
         RuntimeReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            errors_caught: self.shared.errors_caught.load(Relaxed),
+            errors_caught: self.components().errors_total(),
+            errors_by_component,
+            components_disabled,
             phases_registered,
             phases_overflowed: self.lock_registry().overflowed(),
             engines,
@@ -752,6 +753,16 @@ impl Runtime {
             reports_written,
             report_write_errors,
         }
+    }
+}
+
+/// The error of a snapshot operation whose component panicked or was switched off.
+fn component_failed(path: &std::path::Path) -> SnapshotError {
+    SnapshotError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(
+            "the snapshot component failed (see runtime.errors_by_component)",
+        ),
     }
 }
 

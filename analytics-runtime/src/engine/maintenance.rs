@@ -2,11 +2,11 @@
 //! sample every `resources.interval_ms`, message rates every second, and the memory manager's
 //! cleanup every `memory.cleanup_interval` runs.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use super::{Engine, EngineState, Outbox};
 use crate::config::AnalyticsConfig;
+use crate::faults::Component;
 use crate::monitors::Monitors;
 use crate::monitors::resources::ProcessSampler;
 
@@ -20,45 +20,47 @@ const CPU_KEY: &str = "process.cpu_percent";
 impl Engine {
     /// The timed work of the background worker: a resource sample every
     /// `resources.interval_ms`, message rates every second, and the memory manager's cleanup
-    /// every `memory.cleanup_interval` runs. Returns false if it panicked (caught).
-    pub(crate) fn maintain(
-        &self,
-        now: Instant,
-        config: &AnalyticsConfig,
-        monitors: &Monitors,
-    ) -> bool {
-        let outbox = catch_unwind(AssertUnwindSafe(|| {
-            let mut outbox = Outbox::default();
-            let mut guard = self.lock();
-            let state = &mut *guard;
-            if config.resources.enabled {
+    /// every `memory.cleanup_interval` runs. Each piece runs as its own component: a panic is
+    /// caught and counted, and the other pieces go on.
+    pub(crate) fn maintain(&self, now: Instant, config: &AnalyticsConfig, monitors: &Monitors) {
+        let components = self.components();
+        let mut outbox = Outbox::default();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if config.resources.enabled {
+            components.run(Component::Resources, || {
                 sample_resources(state, now, config, &mut outbox);
-            }
-            if now.saturating_duration_since(state.last_rates) >= RATE_INTERVAL {
-                state.last_rates = now;
-                monitors.messages.close_interval(now, &mut state.metrics);
-                if config.anomaly.enabled {
-                    for (key, rate) in &state.metrics {
-                        if let Some(found) = state.anomalies.observe(key, *rate) {
-                            outbox.anomalies.push(found);
-                        }
-                    }
-                }
-            }
-            if state.analysed >= state.next_cleanup_at {
-                let every = config.memory.cleanup_interval.max(1);
-                state.next_cleanup_at = (state.analysed / every + 1) * every;
-                cleanup(state, now, config, monitors);
-            }
-            outbox
-        }));
-        match outbox {
-            Ok(outbox) => {
-                self.deliver(outbox, config);
-                true
-            }
-            Err(_) => false,
+            });
         }
+        if now.saturating_duration_since(state.last_rates) >= RATE_INTERVAL {
+            state.last_rates = now;
+            let metrics = &mut state.metrics;
+            if components
+                .run(Component::Monitors, || {
+                    monitors.messages.close_interval(now, metrics)
+                })
+                .is_none()
+            {
+                metrics.clear();
+            }
+            if config.anomaly.enabled {
+                let anomalies = &mut state.anomalies;
+                let found = components.run(Component::Anomaly, || {
+                    metrics
+                        .iter()
+                        .filter_map(|(key, rate)| anomalies.observe(key, *rate))
+                        .collect::<Vec<_>>()
+                });
+                outbox.anomalies.extend(found.into_iter().flatten());
+            }
+        }
+        if state.analysed >= state.next_cleanup_at {
+            let every = config.memory.cleanup_interval.max(1);
+            state.next_cleanup_at = (state.analysed / every + 1) * every;
+            components.run(Component::Cleanup, || cleanup(state, now, config, monitors));
+        }
+        drop(guard);
+        self.deliver(outbox, config);
     }
 }
 

@@ -5,7 +5,8 @@
 //! before every report ([`Engine::process`]): it feeds each completed run to the phase's
 //! predictor and its duration to the anomaly detector, runs the optimizer every
 //! `optimizer.interval` runs, and then (outside every lock) emits the `tracing` events and calls
-//! the user's anomaly handlers. All of it runs under `catch_unwind`: a panic in an engine is
+//! the user's anomaly handlers. Each component's work runs through `faults::Components`: a
+//! panic in an engine is
 //! counted, never propagated.
 //!
 //! * [`worker`]: the background thread.
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::anomaly::{AnomalyDetector, AnomalySettings, DetectorSettings};
 use crate::config::AnalyticsConfig;
+use crate::faults::{Component, Components};
 use crate::memory::CleanupStats;
 use crate::monitors::Monitors;
 use crate::monitors::resources::{ProcessSampler, ResourceTracker};
@@ -136,6 +138,8 @@ pub(crate) struct Engine {
     handler_panics: AtomicU64,
     /// Dropping the sender wakes the worker and tells it to stop; the handle joins it.
     worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// The health of every component (caught panics, switched-off components).
+    components: Components,
 }
 
 /// Figures about the engine itself, for the report's `runtime` section.
@@ -176,6 +180,7 @@ impl Engine {
             }),
             handlers: RwLock::new(Vec::new()),
             handler_panics: AtomicU64::new(0),
+            components: Components::default(),
             worker: Mutex::new(None),
         }
     }
@@ -186,22 +191,25 @@ impl Engine {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Catches up on every phase's runs and the objectives' health updates. Returns false if
-    /// an engine panicked (the panic is caught; the caller counts it).
+    /// Catches up on every phase's runs and the objectives' health updates. A panic is
+    /// caught and counted against its component.
     pub(crate) fn process(
         &self,
         phases: &[Arc<PhaseCell>],
         config: &AnalyticsConfig,
         monitors: &Monitors,
-    ) -> bool {
-        let outbox = catch_unwind(AssertUnwindSafe(|| self.catch_up(phases, config, monitors)));
-        match outbox {
-            Ok(outbox) => {
-                self.deliver(outbox, config);
-                true
-            }
-            Err(_) => false,
+    ) {
+        let outbox = self.components.run(Component::Engine, || {
+            self.catch_up(phases, config, monitors)
+        });
+        if let Some(outbox) = outbox {
+            self.deliver(outbox, config);
         }
+    }
+
+    /// The health of the runtime's components.
+    pub(crate) fn components(&self) -> &Components {
+        &self.components
     }
 
     fn catch_up(
@@ -248,33 +256,75 @@ impl Engine {
                 }
                 let ms = run.nanos as f64 / 1e6;
                 if predictive {
-                    let scored = engine.predictor.observe(ms, run.outcome.is_failure());
-                    if scored.became_high_risk {
-                        if let Some(prediction) = engine.predictor.prediction() {
-                            outbox.high_risk.push((phase.name().into(), prediction));
-                        }
+                    let predictor = &mut engine.predictor;
+                    let high_risk = self.components.run(Component::Predictive, || {
+                        let scored = predictor.observe(ms, run.outcome.is_failure());
+                        scored
+                            .became_high_risk
+                            .then(|| predictor.prediction())
+                            .flatten()
+                    });
+                    if let Some(Some(prediction)) = high_risk {
+                        outbox.high_risk.push((phase.name().into(), prediction));
                     }
                 }
                 if anomaly {
-                    if let Some(found) = state.anomalies.observe(&engine.key, ms) {
+                    let anomalies = &mut state.anomalies;
+                    let key = &engine.key;
+                    let found = self
+                        .components
+                        .run(Component::Anomaly, || anomalies.observe(key, ms));
+                    if let Some(Some(found)) = found {
                         outbox.anomalies.push(found);
                     }
                 }
             }
         }
         // Falling objective health is an anomaly like any other value.
-        monitors.objectives.drain(&mut state.metrics);
+        let metrics = &mut state.metrics;
+        if self
+            .components
+            .run(Component::Monitors, || monitors.objectives.drain(metrics))
+            .is_none()
+        {
+            metrics.clear();
+        }
         if anomaly {
-            for (key, health) in &state.metrics {
-                if let Some(found) = state.anomalies.observe(key, *health) {
-                    outbox.anomalies.push(found);
-                }
-            }
+            let anomalies = &mut state.anomalies;
+            let found = self.components.run(Component::Anomaly, || {
+                metrics
+                    .iter()
+                    .filter_map(|(key, health)| anomalies.observe(key, *health))
+                    .collect::<Vec<_>>()
+            });
+            outbox.anomalies.extend(found.into_iter().flatten());
         }
         if config.optimizer.enabled && state.analysed >= state.next_optimizer_at {
             let interval = config.optimizer.interval.max(1);
             state.next_optimizer_at = (state.analysed / interval + 1) * interval;
             state.optimizer_runs += 1;
+            let state = &mut *state;
+            let recommendations = self.components.run(Component::Optimizer, || {
+                optimizer_pass(state, phases, config, monitors)
+            });
+            if let Some(recommendations) = recommendations {
+                state.recommendations = recommendations;
+            }
+        }
+        outbox
+    }
+}
+
+/// One optimizer pass: the phases' statistics (with the engine's totals), the latest resource
+/// sample and the objectives' recommendations, most urgent first.
+fn optimizer_pass(
+    state: &EngineState,
+    phases: &[Arc<PhaseCell>],
+    config: &AnalyticsConfig,
+    monitors: &Monitors,
+) -> Vec<Recommendation> {
+    {
+        {
             let reports: Vec<_> = phases
                 .iter()
                 .map(|p| {
@@ -301,11 +351,12 @@ impl Engine {
             );
             recommendations.extend(monitors.objectives.recommendations());
             optimizer::sort(&mut recommendations);
-            state.recommendations = recommendations;
+            recommendations
         }
-        outbox
     }
+}
 
+impl Engine {
     /// Emits what a catch-up found, outside the engine lock.
     fn deliver(&self, outbox: Outbox, config: &AnalyticsConfig) {
         for (what, value, threshold) in &outbox.crossed {
@@ -385,11 +436,12 @@ impl Engine {
 
     /// Feeds one value of a user's metric to the anomaly detector.
     pub(crate) fn observe(&self, key: &str, value: f64) -> Option<Anomaly> {
-        let found = catch_unwind(AssertUnwindSafe(|| {
-            self.lock().anomalies.observe(key, value)
-        }))
-        .ok()
-        .flatten();
+        let found = self
+            .components
+            .run(Component::Anomaly, || {
+                self.lock().anomalies.observe(key, value)
+            })
+            .flatten();
         if let Some(anomaly) = &found {
             self.announce(anomaly);
         }

@@ -492,6 +492,10 @@ pub struct RuntimeReport {
     pub version: String,
     /// Internal errors caught before they could reach user code.
     pub errors_caught: u64,
+    /// `errors_caught` by component (`registry`, `predictive`, `anomaly`, ...).
+    pub errors_by_component: BTreeMap<String, u64>,
+    /// Components switched off after failing repeatedly (the others go on).
+    pub components_disabled: Vec<String>,
     /// Distinct phase names registered.
     pub phases_registered: usize,
     /// Phase names refused by `memory.max_phases` (their runs count under `other`).
