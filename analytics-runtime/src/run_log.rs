@@ -11,6 +11,11 @@
 //! at least [`ENGINE_BACKLOG`] runs, so the engine, which looks every few milliseconds, misses
 //! runs only when one phase runs faster than that many per engine tick.
 
+// Under `--cfg loom` the ring's atomics are loom's, so `loom_tests` can check every
+// interleaving of writers and readers (see the module docs of `loom_tests`).
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::outcome::Outcome;
@@ -29,7 +34,7 @@ pub(crate) struct Run {
     pub(crate) outcome: Outcome,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
     /// `index + 1` of the run this slot holds once written (0: never written).
     seq: AtomicU64,
@@ -57,7 +62,7 @@ pub(crate) struct RunLog {
 }
 
 /// A value alone on its (64-byte) cache line.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 struct CachePadded<T>(T);
 
@@ -72,9 +77,19 @@ impl RunLog {
     /// A log whose statistics window is the last `window` runs (`window` is raised to 1).
     pub(crate) fn new(window: usize) -> RunLog {
         let window = window.max(1);
-        let capacity = window.max(ENGINE_BACKLOG).next_power_of_two();
+        RunLog::with_capacity(window, window.max(ENGINE_BACKLOG))
+    }
+
+    /// A log of `window` runs in a ring of `capacity` slots (raised to a power of two).
+    fn with_capacity(window: usize, capacity: usize) -> RunLog {
+        let capacity = capacity.max(1).next_power_of_two();
         RunLog {
-            slots: (0..capacity).map(|_| Slot::default()).collect(),
+            slots: (0..capacity)
+                .map(|_| Slot {
+                    seq: AtomicU64::new(0),
+                    packed: AtomicU64::new(0),
+                })
+                .collect(),
             mask: capacity as u64 - 1,
             window,
             next: CachePadded(AtomicU64::new(0)),
@@ -301,5 +316,64 @@ mod tests {
         lost += log.read_since(&mut consumed, &mut out);
         seen += out.len() as u64;
         assert_eq!(seen + lost, 1000);
+    }
+}
+
+/// Model checks of the ring's protocol with loom: every interleaving of two writers and a
+/// reader. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p analytics-runtime --release --lib run_log::loom_tests`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A tiny ring (4 slots, window 2), small enough for loom to explore every interleaving.
+    fn small_log() -> RunLog {
+        RunLog::with_capacity(2, 4)
+    }
+
+    #[test]
+    fn readers_see_each_run_once_or_count_it_lost_never_a_torn_or_stale_one() {
+        loom::model(|| {
+            let log = Arc::new(small_log());
+            let writers: Vec<_> = (0..2u64)
+                .map(|w| {
+                    let log = Arc::clone(&log);
+                    thread::spawn(move || {
+                        for i in 0..2u64 {
+                            // Durations name their writer and order: 10, 11, 20, 21.
+                            log.push((w + 1) * 10 + i, Outcome::Success);
+                        }
+                    })
+                })
+                .collect();
+            let mut consumed = 0;
+            let mut seen = Vec::new();
+            let mut out = Vec::new();
+            let mut lost = log.read_since(&mut consumed, &mut out);
+            seen.extend(out.iter().map(|r| r.nanos));
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            lost += log.read_since(&mut consumed, &mut out);
+            seen.extend(out.iter().map(|r| r.nanos));
+            assert_eq!(seen.len() as u64 + lost, 4, "seen {seen:?}, lost {lost}");
+            for nanos in &seen {
+                assert!([10, 11, 20, 21].contains(nanos), "a torn run: {nanos}");
+            }
+            let mut unique = seen.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "a run read twice: {seen:?}");
+            // Each writer's runs are read in its own order.
+            for first in [10, 20] {
+                let a = seen.iter().position(|n| *n == first);
+                let b = seen.iter().position(|n| *n == first + 1);
+                if let (Some(a), Some(b)) = (a, b) {
+                    assert!(a < b, "out of order: {seen:?}");
+                }
+            }
+        });
     }
 }
