@@ -327,3 +327,39 @@ fn non_finite_values_never_reach_the_statistics() {
     assert_eq!(report.runtime.values_ignored, 2);
     assert_eq!(report.anomalies.total, 0);
 }
+
+#[test]
+fn absurd_durations_are_saturated_and_never_poison_the_statistics() {
+    let rt = Runtime::new(AnalyticsConfig::default());
+    let mut rng = Rng(21);
+    for _ in 0..200 {
+        rt.record_run("sync", rng.duration(10.0, 0.2), Outcome::Success);
+    }
+    rt.record_run("sync", Duration::MAX, Outcome::Success);
+    rt.record_run("sync", Duration::ZERO, Outcome::Success);
+    for _ in 0..50 {
+        rt.record_run("sync", rng.duration(10.0, 0.2), Outcome::Success);
+    }
+    let report = rt.report();
+    let sync = report.phase("sync").unwrap();
+    assert_eq!(sync.executions, 252);
+    let d = &sync.duration_ms;
+    for value in [
+        d.mean,
+        d.min,
+        d.max,
+        d.p50,
+        d.p90,
+        d.p99,
+        d.std_dev,
+        sync.total_ms,
+    ] {
+        assert!(value.is_finite() && value >= 0.0, "{d:?}");
+    }
+    let prediction = sync.prediction.unwrap();
+    assert!(prediction.expected_ms.is_finite() && prediction.expected_ms < 100.0);
+    assert!(prediction.p90_ms.is_finite());
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("NaN") && !json.contains("inf"));
+    assert_eq!(report.runtime.errors_caught, 0);
+}
