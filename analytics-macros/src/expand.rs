@@ -48,10 +48,14 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         // Nothing to classify: the body runs in place (no closure), and the guard's drop ends
         // the run, a success on any return, a panic while unwinding. This also keeps the
         // expected type of an `-> impl Fn(&str) -> usize` body, which a `_` would lose.
+        // The statements go in flat, not as a nested block: a single-expression body would
+        // otherwise trip `unused_braces` on the user's braces. Nothing here names a path a
+        // `use` in the body could shadow (only absolute paths and our own static).
+        let stmts = &block.stmts;
         quote! {
             let __analytics_guard =
                 ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE).on_return();
-            #block
+            #(#stmts)*
         }
     } else {
         sync_fn_body(&sig.output, &block)
@@ -187,7 +191,9 @@ fn async_fn_body(output: &ReturnType, block: &Block, may_be_result: bool) -> Tok
     let finish = classify(may_be_result);
     quote! {
         let __analytics_guard = ::analytics_runtime::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
-        #[allow(clippy::let_unit_value)]
+        // The user's block stays nested (the return edge names their types, which a `use` in
+        // the body must not shadow), so a single-expression body must not warn.
+        #[allow(clippy::let_unit_value, unused_braces)]
         let __analytics_result: #ret = ::analytics_runtime::__private::polled(&__analytics_guard, async move {
             #[allow(
                 unreachable_code,
