@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::outcome::Outcome;
 
 /// Runs kept for the engine to catch up on, whatever the statistics window.
-pub(crate) const ENGINE_BACKLOG: usize = 1024;
+pub(crate) const ENGINE_BACKLOG: usize = 512;
 /// Durations are stored in the high 62 bits; longer runs (146 years) saturate.
 const MAX_NANOS: u64 = (1 << 62) - 1;
 

@@ -361,8 +361,9 @@ impl Runtime {
         self.shared.engine.observe(key, value)
     }
 
-    /// Saves the history the predictions rest on (each phase's latest runs, at most
-    /// `memory.max_history_size`) to `path`, atomically: a crash at any moment leaves the old
+    /// Saves the history the predictions rest on (each phase's latest runs: at most
+    /// `memory.max_history_size`, and at most what its run log holds, 512 runs or
+    /// `anomaly.window_size` if larger) to `path`, atomically: a crash at any moment leaves the old
     /// file or the new one. The file is created with owner-only permissions.
     ///
     /// ```

@@ -186,8 +186,10 @@ fn kill_while_writing(rounds: u32) {
         match rt.restore(&path) {
             Ok(stats) => {
                 assert_eq!(stats.phases, 1, "round {round}");
+                // The writer snapshots after every 50 runs; once its log is full, a snapshot
+                // holds the log's latest runs (hundreds).
                 assert!(
-                    stats.runs >= 50 && stats.runs % 50 == 0,
+                    stats.runs >= 50 && (stats.runs % 50 == 0 || stats.runs >= 500),
                     "round {round}: {stats:?}"
                 );
                 restored += 1;

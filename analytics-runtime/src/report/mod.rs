@@ -504,7 +504,7 @@ pub struct RuntimeReport {
     pub engines: BTreeMap<String, bool>,
     /// Runs the engines have analysed (predictions scored, durations checked for anomalies).
     pub runs_analysed: u64,
-    /// Runs the engines never saw: a phase ran more than 1024 times between two engine ticks
+    /// Runs the engines never saw: a phase ran more than 512 times between two engine ticks (25 ms)
     /// (its counts and statistics still include them).
     pub runs_not_analysed: u64,
     /// Anomaly handlers that panicked (caught).
