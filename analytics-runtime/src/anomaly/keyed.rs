@@ -86,6 +86,28 @@ fn band(position: f64) -> Option<Severity> {
     })
 }
 
+/// The state of `key`, created with a fresh detector on first use (the key is copied only
+/// then: observing a known key allocates nothing).
+fn key_state<'a>(
+    keys: &'a mut HashMap<Box<str>, KeyState>,
+    key: &str,
+    detector: &DetectorSettings,
+) -> Option<&'a mut KeyState> {
+    if !keys.contains_key(key) {
+        keys.insert(
+            key.into(),
+            KeyState {
+                detector: StreamDetector::new(detector),
+                observed: 0,
+                last_anomalies: [None, None],
+                open_pattern: None,
+                last_seen: Instant::now(),
+            },
+        );
+    }
+    keys.get_mut(key)
+}
+
 /// What one key remembers.
 #[derive(Debug)]
 struct KeyState {
@@ -163,13 +185,7 @@ impl AnomalyDetector {
         }
         let key = self.admit(key);
         let settings = &self.settings;
-        let state = self.keys.entry(key.into()).or_insert_with(|| KeyState {
-            detector: StreamDetector::new(&settings.detector),
-            observed: 0,
-            last_anomalies: [None, None],
-            open_pattern: None,
-            last_seen: Instant::now(),
-        });
+        let state = key_state(&mut self.keys, key, &settings.detector)?;
         state.last_seen = Instant::now();
         let observation = state.detector.observe(value);
         let index = state.observed;
@@ -264,13 +280,9 @@ impl AnomalyDetector {
         }
         let key = self.admit(key);
         let settings = &self.settings;
-        let state = self.keys.entry(key.into()).or_insert_with(|| KeyState {
-            detector: StreamDetector::new(&settings.detector),
-            observed: 0,
-            last_anomalies: [None, None],
-            open_pattern: None,
-            last_seen: Instant::now(),
-        });
+        let Some(state) = key_state(&mut self.keys, key, &settings.detector) else {
+            return;
+        };
         state.detector.observe(value);
         state.observed += 1;
     }
