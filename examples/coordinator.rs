@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! cargo run --release --example coordinator -- [--config PATH] [--runs N] [--report-json PATH]
+//!     [--prometheus 127.0.0.1:9464 [--linger SECS]]
 //! ```
 //! A config file that cannot be used ends the program with exit code 2 and an error that
 //! names the field (or the line, for a JSON syntax error).
@@ -38,6 +39,13 @@ struct Cli {
     /// Seed of the simulated workload (same seed, same failures).
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Serve the figures for Prometheus at http://ADDR/metrics while running (e.g.
+    /// 127.0.0.1:9464); `export.prometheus_addr` in the config does the same.
+    #[arg(long, value_name = "ADDR")]
+    prometheus: Option<std::net::SocketAddr>,
+    /// Keep serving /metrics this many seconds after the last change (for a scrape).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    linger: u64,
 }
 
 /// Why a phase of one run failed.
@@ -258,6 +266,29 @@ fn main() -> ExitCode {
         eprintln!("error: {error}");
         return ExitCode::from(2);
     }
+    // The Prometheus endpoint, from the flag or the config; it stops when `_metrics` drops.
+    let served = match (cli.prometheus, analytics_runtime::global()) {
+        (Some(addr), Some(runtime)) => {
+            analytics_runtime::export::serve(runtime.clone(), addr).map(Some)
+        }
+        (None, Some(runtime)) => analytics_runtime::export::serve_from_config(runtime),
+        (_, None) => Ok(None),
+    };
+    let _metrics = match served {
+        Ok(server) => {
+            if let Some(server) = &server {
+                println!(
+                    "serving Prometheus metrics at http://{}/metrics",
+                    server.local_addr()
+                );
+            }
+            server
+        }
+        Err(error) => {
+            eprintln!("error: cannot serve Prometheus metrics: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Keep the rare reviewer panic to one line instead of a backtrace banner.
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
@@ -311,6 +342,10 @@ fn main() -> ExitCode {
             }
         }
     });
+    if _metrics.is_some() && cli.linger > 0 {
+        println!("serving /metrics for {} more seconds", cli.linger);
+        std::thread::sleep(Duration::from_secs(cli.linger));
+    }
     // Stop the engine's worker cleanly; the report still covers every run.
     analytics_runtime::shutdown();
     println!(

@@ -45,6 +45,8 @@ pub mod config;
 mod dispatch;
 mod engine;
 mod error;
+#[cfg(feature = "prometheus")]
+pub mod export;
 pub mod faults;
 mod global;
 mod memory;

@@ -131,6 +131,10 @@ pub struct AnalyticsConfig {
     /// Default: see [`PersistenceConfig`].
     #[serde(deserialize_with = "object_only")]
     pub persistence: PersistenceConfig,
+    /// Export of the figures to other systems (the Prometheus endpoint).
+    /// Default: see [`ExportConfig`].
+    #[serde(deserialize_with = "object_only")]
+    pub export: ExportConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -145,6 +149,7 @@ impl Default for AnalyticsConfig {
             resources: ResourcesConfig::default(),
             reporting: ReportingConfig::default(),
             persistence: PersistenceConfig::default(),
+            export: ExportConfig::default(),
         }
     }
 }
@@ -390,6 +395,33 @@ impl Default for PersistenceConfig {
     }
 }
 
+/// Settings of the export to other metrics systems (JSON key `export`).
+///
+/// The default exports nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportConfig {
+    /// The address (`IP:port`) the Prometheus `/metrics` endpoint listens on, with the cargo
+    /// feature `prometheus`; `null`: nothing listens. Bind it to a loopback address, such as
+    /// [`DEFAULT_PROMETHEUS_ADDR`](Self::DEFAULT_PROMETHEUS_ADDR), unless the network it is
+    /// reachable from is trusted: the endpoint has no authentication.
+    /// Default: `null`. Rule: must parse as a socket address, e.g. `"127.0.0.1:9464"`.
+    pub prometheus_addr: Option<String>,
+}
+
+impl ExportConfig {
+    /// The suggested address of the Prometheus endpoint: loopback only, on port 9464 (the
+    /// port OpenTelemetry's Prometheus exporter uses by default).
+    pub const DEFAULT_PROMETHEUS_ADDR: &'static str = "127.0.0.1:9464";
+
+    /// [`prometheus_addr`](Self::prometheus_addr) as a socket address: `None` when it is
+    /// `null` or does not parse (which [`AnalyticsConfig::validate`] reports).
+    #[must_use]
+    pub fn prometheus_socket_addr(&self) -> Option<std::net::SocketAddr> {
+        self.prometheus_addr.as_deref()?.parse().ok()
+    }
+}
+
 impl AnalyticsConfig {
     /// The default configuration with analytics switched off
     /// (`enabled: false`); every section keeps its defaults.
@@ -555,7 +587,8 @@ mod tests {
           "thresholds": {"phase_slow": 600.0, "memory_high": 2048.0, "cpu_high": 80.0},
           "resources":  {"enabled": true, "interval_ms": 1000},
           "reporting":  {"interval_executions": 0, "interval_secs": 60, "json_path": null},
-          "persistence": {"snapshot_path": null, "interval_secs": 300} }"#;
+          "persistence": {"snapshot_path": null, "interval_secs": 300},
+          "export":     {"prometheus_addr": null} }"#;
 
     /// The error of parsing `text`, which must fail.
     pub(super) fn parse_err(text: &str) -> ConfigError {

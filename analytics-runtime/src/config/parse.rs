@@ -350,7 +350,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "`bogus`: unknown field, expected one of `enabled`, `predictive`, `anomaly`, \
-             `optimizer`, `memory`, `thresholds`, `resources`, `reporting`, `persistence` (line 1, column 8)"
+             `optimizer`, `memory`, `thresholds`, `resources`, `reporting`, `persistence`, `export` \
+             (line 1, column 8)"
         );
 
         let err = parse_err(r#"{"anomoly": {}}"#);

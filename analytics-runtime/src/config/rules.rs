@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::{
-    AnalyticsConfig, AnomalyConfig, MemoryConfig, OptimizerConfig, PersistenceConfig,
+    AnalyticsConfig, AnomalyConfig, ExportConfig, MemoryConfig, OptimizerConfig, PersistenceConfig,
     PredictiveConfig, ReportingConfig, ResourcesConfig, Thresholds,
 };
 
@@ -175,6 +175,23 @@ impl ReportingConfig {
     }
 }
 
+impl ExportConfig {
+    fn check(&self, c: &mut Checker) {
+        if let Some(addr) = &self.prometheus_addr {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                c.report(
+                    "export.prometheus_addr",
+                    format!("{addr:?}"),
+                    format!(
+                        "must be a socket address (IP:port), e.g. {:?}",
+                        ExportConfig::DEFAULT_PROMETHEUS_ADDR
+                    ),
+                );
+            }
+        }
+    }
+}
+
 impl Thresholds {
     fn check(&self, c: &mut Checker) {
         c.finite_positive("thresholds.phase_slow", self.phase_slow);
@@ -208,6 +225,7 @@ pub(super) fn violations(config: &AnalyticsConfig) -> Vec<Violation> {
     config.resources.check(&mut c);
     config.reporting.check(&mut c);
     config.persistence.check(&mut c);
+    config.export.check(&mut c);
     c.found
 }
 
@@ -399,5 +417,24 @@ mod tests {
         config.anomaly.enabled = false;
         config.anomaly.window_size = 0;
         assert_eq!(violation_fields(&config), ["anomaly.window_size"]);
+    }
+
+    #[test]
+    fn export_address_must_be_a_socket_address() {
+        let err = parse_err(r#"{"export": {"prometheus_addr": "localhost"}}"#);
+        assert_eq!(err.field(), Some("export.prometheus_addr"));
+        assert_contains(&err, &["\"localhost\"", "socket address", "127.0.0.1:9464"]);
+        for good in ["127.0.0.1:9464", "0.0.0.0:0", "[::1]:9100"] {
+            let json = format!(r#"{{"export": {{"prometheus_addr": "{good}"}}}}"#);
+            let config = AnalyticsConfig::from_json_str(&json).unwrap();
+            assert_eq!(
+                config.export.prometheus_socket_addr(),
+                Some(good.parse().unwrap())
+            );
+        }
+        assert_eq!(
+            AnalyticsConfig::default().export.prometheus_socket_addr(),
+            None
+        );
     }
 }

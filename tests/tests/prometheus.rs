@@ -1,0 +1,324 @@
+//! The Prometheus endpoint end to end (feature `prometheus`): a runtime with a few phases is
+//! served on a loopback port, scraped over a real TCP connection, and the exposition text,
+//! parsed by `prometheus-parse`, carries the report's figures; other paths are 404, and the
+//! port is closed once the server is dropped.
+//!
+//! `prometheus-parse` keeps label values as written (escaped) and splits labels naively, so the
+//! phase name that needs escaping has its quotes in the middle and is looked up escaped; the
+//! escaping itself is checked by the unit tests of `export::prometheus`.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use analytics_runtime::export::{self, PrometheusServer};
+use analytics_runtime::{AnalyticsConfig, Outcome, Report, Runtime};
+use prometheus_parse::{Sample, Scrape, Value};
+
+/// A response: status code, headers (names lower-cased) and body.
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    /// The value of header `name` (lower case).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `GET path` with the extra header lines `headers` (each ending in `\r\n`) and reads the
+/// whole response: the request says `Connection: close`, so the server closes after it.
+fn get(addr: SocketAddr, path: &str, headers: &str) -> io::Result<Response> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| io::Error::other(format!("no end of headers in {raw:?}")))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line {status_line:?}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// A runtime whose phases predict after three runs, without the resource sampler.
+fn runtime() -> Runtime {
+    let mut config = AnalyticsConfig::default();
+    config.predictive.min_history = 3;
+    config.resources.enabled = false;
+    Runtime::new(config)
+}
+
+/// Runs `build` 5 times (one failure, one panic), `test` 4 times (one cancelled) and a phase
+/// whose name needs escaping once, then waits for the engines.
+fn run_phases(rt: &Runtime) {
+    for (i, outcome) in [
+        Outcome::Success,
+        Outcome::Failure,
+        Outcome::Success,
+        Outcome::Panic,
+        Outcome::Success,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        rt.record_run("build", Duration::from_millis(10 + 5 * i as u64), outcome);
+    }
+    for ms in [3, 4, 5] {
+        rt.record_run("test", Duration::from_millis(ms), Outcome::Success);
+    }
+    rt.record_run("test", Duration::from_millis(1), Outcome::Cancelled);
+    rt.record_run("say \"hi\" now", Duration::from_millis(2), Outcome::Success);
+    rt.flush();
+}
+
+/// `value` as the exposition writes a label value (as `prometheus-parse` returns it).
+fn escaped(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The value of the sample `metric` whose labels are exactly `labels` (values escaped).
+fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<&Sample> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .filter(|s| s.labels.len() == labels.len())
+        .collect();
+    let [sample] = found.as_slice() else {
+        panic!("{} samples {metric}{labels:?}", found.len());
+    };
+    match sample.value {
+        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => v,
+        ref other => panic!("{metric}: unexpected value {other:?}"),
+    }
+}
+
+/// Asserts that the scraped figures of every phase equal `report`'s.
+fn assert_phases_match(scrape: &Scrape, report: &Report) {
+    for p in &report.phases {
+        let name = escaped(&p.name);
+        let phase = [("phase", name.as_str())];
+        for (metric, expected) in [
+            ("analytics_phase_executions_total", p.executions),
+            ("analytics_phase_successes_total", p.successes),
+            ("analytics_phase_failures_total", p.failures),
+            ("analytics_phase_panics_total", p.panics),
+            ("analytics_phase_cancelled_total", p.cancelled),
+        ] {
+            assert_eq!(value(scrape, metric, &phase), expected as f64, "{metric}");
+        }
+        assert_eq!(
+            value(scrape, "analytics_phase_seconds_total", &phase),
+            p.total_ms / 1000.0
+        );
+        let d = &p.duration_ms;
+        for (q, ms) in [
+            ("0", d.min),
+            ("0.5", d.p50),
+            ("0.9", d.p90),
+            ("0.99", d.p99),
+            ("1", d.max),
+        ] {
+            let labels = [("phase", name.as_str()), ("quantile", q)];
+            assert_eq!(
+                value(scrape, "analytics_phase_duration_seconds", &labels),
+                ms / 1000.0,
+                "{} quantile {q}",
+                p.name
+            );
+        }
+        let probability: Vec<&Sample> = scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "analytics_phase_failure_probability")
+            .filter(|s| s.labels.get("phase") == Some(name.as_str()))
+            .collect();
+        match p.prediction {
+            Some(prediction) => assert_eq!(
+                value(scrape, "analytics_phase_failure_probability", &phase),
+                prediction.failure_probability
+            ),
+            None => assert!(probability.is_empty(), "{}: {probability:?}", p.name),
+        }
+    }
+}
+
+#[test]
+fn the_endpoint_serves_the_report() {
+    let rt = runtime();
+    run_phases(&rt);
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    assert!(server.local_addr().ip().is_loopback());
+    assert_ne!(server.local_addr().port(), 0);
+
+    let response = get(server.local_addr(), "/metrics", "").unwrap();
+    let report = rt.report();
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.header("content-type"),
+        Some(export::PROMETHEUS_CONTENT_TYPE)
+    );
+    let scrape = Scrape::parse(response.body.lines().map(|l| Ok(l.to_owned()))).unwrap();
+
+    assert_eq!(report.phases.len(), 3);
+    assert_eq!(common::counts(&report, "build"), (5, 3, 2, 1, 0));
+    assert_eq!(common::counts(&report, "test"), (4, 3, 0, 0, 1));
+    assert!(
+        report.phase("build").unwrap().prediction.is_some(),
+        "{report}"
+    );
+    assert_phases_match(&scrape, &report);
+    assert_eq!(
+        value(
+            &scrape,
+            "analytics_phase_executions_total",
+            &[("phase", r#"say \"hi\" now"#)]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&scrape, "analytics_predictions_total", &[]),
+        report.predictions.made as f64
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "analytics_anomalies_total",
+            &[("severity", "critical")]
+        ),
+        report.anomalies.by_severity.critical as f64
+    );
+    assert_eq!(value(&scrape, "analytics_runtime_enabled", &[]), 1.0);
+    // The body is the exposition of the same report `prometheus_text` renders.
+    assert!(
+        response
+            .body
+            .contains("analytics_phase_executions_total{phase=\"build\"} 5\n")
+    );
+    // No sample is NaN or infinite.
+    for sample in &scrape.samples {
+        if let Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) = sample.value {
+            assert!(v.is_finite(), "{sample:?}");
+        }
+    }
+    rt.shutdown();
+}
+
+#[test]
+fn openmetrics_is_served_to_who_asks_for_it() {
+    let rt = runtime();
+    run_phases(&rt);
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let response = get(
+        server.local_addr(),
+        "/metrics?x=1",
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n",
+    )
+    .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some(export::OPENMETRICS_CONTENT_TYPE)
+    );
+    assert!(response.body.ends_with("# EOF\n"), "{}", response.body);
+    assert!(
+        response
+            .body
+            .contains("# TYPE analytics_phase_executions counter\n")
+    );
+    assert!(
+        response
+            .body
+            .contains("analytics_phase_executions_total{phase=\"test\"} 4\n")
+    );
+    rt.shutdown();
+}
+
+#[test]
+fn other_paths_are_not_found() {
+    let rt = runtime();
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    for path in ["/", "/metricsx", "/other/metrics"] {
+        let response = get(server.local_addr(), path, "").unwrap();
+        assert_eq!(response.status, 404, "{path}");
+    }
+    rt.shutdown();
+}
+
+/// Whether a connection to `addr` is refused within 5 s (the listener closes on the server's
+/// accept thread, just after the drop).
+fn refused_soon(addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match TcpStream::connect(addr) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return true,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    false
+}
+
+#[test]
+fn dropping_the_server_closes_the_port() {
+    let rt = runtime();
+    let server: PrometheusServer =
+        export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    assert_eq!(get(addr, "/metrics", "").unwrap().status, 200);
+    let started = Instant::now();
+    drop(server);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the drop took {:?}",
+        started.elapsed()
+    );
+    assert!(refused_soon(addr), "{addr} still accepts connections");
+    rt.shutdown();
+}
+
+#[test]
+fn the_config_starts_the_endpoint_only_when_asked() {
+    let rt = common::runtime();
+    assert!(export::serve_from_config(&rt).unwrap().is_none());
+    rt.shutdown();
+
+    let config: AnalyticsConfig =
+        r#"{"export": {"prometheus_addr": "127.0.0.1:0"}}"#.parse().unwrap();
+    let rt = Runtime::new(config);
+    let server = export::serve_from_config(&rt).unwrap().unwrap();
+    assert_eq!(
+        get(server.local_addr(), "/metrics", "").unwrap().status,
+        200
+    );
+    rt.shutdown();
+}
