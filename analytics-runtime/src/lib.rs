@@ -146,6 +146,11 @@ pub use stats::DurationStats;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The integration guide's code blocks (`docs/guide.md`), compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide.md")]
+pub struct GuideDoctests;
+
 /// The hook API the attribute's expansion calls. Not a public API: it changes with the
 /// runtime's version, which the macro crate pins exactly.
 #[doc(hidden)]
