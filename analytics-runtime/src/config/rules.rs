@@ -71,6 +71,17 @@ impl Checker {
         }
     }
 
+    /// An optional path that, when set, must end in a file name (`example` shows one).
+    fn names_file(&mut self, field: &str, path: Option<&std::path::Path>, example: &str) {
+        if let Some(path) = path.filter(|p| p.file_name().is_none()) {
+            self.report(
+                field,
+                format!("{:?}", path.display().to_string()),
+                format!("must name a file, e.g. \"{example}\""),
+            );
+        }
+    }
+
     fn fraction(&mut self, field: &str, value: f64) {
         if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
             self.report(
@@ -149,29 +160,21 @@ impl ResourcesConfig {
 
 impl PersistenceConfig {
     fn check(&self, c: &mut Checker) {
-        if let Some(path) = &self.snapshot_path {
-            if path.file_name().is_none() {
-                c.report(
-                    "persistence.snapshot_path",
-                    format!("{:?}", path.display().to_string()),
-                    "must name a file, e.g. \"analytics_snapshot.json\"".to_owned(),
-                );
-            }
-        }
+        c.names_file(
+            "persistence.snapshot_path",
+            self.snapshot_path.as_deref(),
+            "analytics_snapshot.json",
+        );
     }
 }
 
 impl ReportingConfig {
     fn check(&self, c: &mut Checker) {
-        if let Some(path) = &self.json_path {
-            if path.file_name().is_none() {
-                c.report(
-                    "reporting.json_path",
-                    format!("{:?}", path.display().to_string()),
-                    "must name a file, e.g. \"analytics_report.json\"".to_owned(),
-                );
-            }
-        }
+        c.names_file(
+            "reporting.json_path",
+            self.json_path.as_deref(),
+            "analytics_report.json",
+        );
     }
 }
 
@@ -271,6 +274,23 @@ mod tests {
             err.to_string(),
             "thresholds.phase_slow: NaN is invalid: must be a finite number greater than 0"
         );
+    }
+
+    #[test]
+    fn file_paths_must_name_a_file() {
+        let mut config = AnalyticsConfig::default();
+        config.reporting.json_path = Some("reports/..".into());
+        config.persistence.snapshot_path = Some("/".into());
+        let found = violations(&config);
+        let fields: Vec<&str> = found.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["reporting.json_path", "persistence.snapshot_path"]);
+        assert_eq!(
+            found[0].to_string(),
+            "reporting.json_path: \"reports/..\" is invalid: must name a file, e.g. \"analytics_report.json\""
+        );
+        config.reporting.json_path = Some("reports/today.json".into());
+        config.persistence.snapshot_path = Some("snapshot.json".into());
+        assert!(violations(&config).is_empty());
     }
 
     #[test]
