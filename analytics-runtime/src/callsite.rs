@@ -190,10 +190,11 @@ impl Active {
 
     #[inline]
     fn end(&self, outcome: Outcome) {
-        let nanos = clock::nanos_since(self.start);
+        let end = clock::now();
+        let nanos = clock::nanos_between(self.start, end);
         match &self.phase {
-            PhaseRef::Global(phase) => phase.record(nanos, outcome),
-            PhaseRef::Shared(phase) => phase.record(nanos, outcome),
+            PhaseRef::Global(phase) => phase.record_at(end, nanos, outcome),
+            PhaseRef::Shared(phase) => phase.record_at(end, nanos, outcome),
         }
     }
 }

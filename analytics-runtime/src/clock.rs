@@ -18,17 +18,16 @@ pub(crate) fn calibrate() {
     let _ = clock();
 }
 
-/// A raw reading, only meaningful to [`nanos_since`].
+/// A raw reading, only meaningful to [`nanos_between`] and for ordering.
 #[inline(always)]
 pub(crate) fn now() -> u64 {
     clock().raw()
 }
 
-/// Nanoseconds from the raw reading `start` to now.
+/// Nanoseconds from the raw reading `start` to the raw reading `end` (0 if `end` is earlier).
 #[inline(always)]
-pub(crate) fn nanos_since(start: u64) -> u64 {
-    let clock = clock();
-    clock.delta_as_nanos(start, clock.raw())
+pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
+    clock().delta_as_nanos(start, end)
 }
 
 #[cfg(test)]
@@ -39,7 +38,7 @@ mod tests {
     fn measures_a_sleep_and_never_goes_backwards() {
         let start = now();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let nanos = nanos_since(start);
+        let nanos = nanos_between(start, now());
         assert!((19_000_000..2_000_000_000).contains(&nanos), "{nanos} ns");
         assert_eq!(clock().delta_as_nanos(10, 5), 0);
     }

@@ -72,9 +72,15 @@ impl PhaseCell {
         self.report_with(&mut Vec::new(), &mut Vec::new())
     }
 
-    /// Records one finished run. Lock-free and allocation-free.
-    #[inline]
+    /// Records one run that ended now.
     pub(crate) fn record(&self, nanos: u64, outcome: Outcome) {
+        self.record_at(crate::clock::now(), nanos, outcome);
+    }
+
+    /// Records one run that ended at the raw clock reading `at`. Lock-free and allocation-free
+    /// (after the calling thread's first run of this phase).
+    #[inline]
+    pub(crate) fn record_at(&self, at: u64, nanos: u64, outcome: Outcome) {
         match outcome {
             Outcome::Success => {
                 // A plain store when a streak is running; skip the write when it is already 0
@@ -96,7 +102,7 @@ impl PhaseCell {
                 self.cancelled.fetch_add(1, Relaxed);
             }
         }
-        self.log.push(nanos, outcome);
+        self.log.push(at, nanos, outcome);
     }
 
     /// Heap bytes this phase holds (its name and its run log).

@@ -458,7 +458,7 @@ impl Runtime {
                 history
                     .runs
                     .iter()
-                    .map(|&(nanos, outcome)| Run { nanos, outcome }),
+                    .map(|&(nanos, outcome)| Run::new(nanos, outcome)),
             );
             stats.runs += self
                 .shared

@@ -37,7 +37,7 @@ use crate::report::{
     AnomaliesReport, Anomaly, CleanupReport, Pattern, Prediction, PredictionsReport,
     Recommendation, ResourcesReport, Severity,
 };
-use crate::run_log::Run;
+use crate::run_log::{Cursor, Run};
 
 /// A user's anomaly handler and the least severity it wants.
 struct Handler {
@@ -48,7 +48,7 @@ struct Handler {
 /// Engine state of one phase.
 struct PhaseEngine {
     /// Runs of the phase's log already read.
-    consumed: u64,
+    consumed: Cursor,
     predictor: PhasePredictor,
     /// The anomaly detector's key for this phase's durations.
     key: Box<str>,
@@ -69,7 +69,7 @@ fn phase_engine<'a>(
     let id = phase.id();
     while engines.len() <= id {
         engines.push(PhaseEngine {
-            consumed: 0,
+            consumed: Cursor::default(),
             predictor: PhasePredictor::new(settings),
             key: "".into(),
             total_nanos: 0.0,
