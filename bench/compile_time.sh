@@ -7,6 +7,7 @@
 #   bench/compile_time.sh              # dev profile (what an edit-build loop pays)
 #   bench/compile_time.sh --release    # release profile
 #   bench/compile_time.sh --fns 500    # another size
+#   bench/compile_time.sh --no-init    # neither crate calls analytics_runtime::init
 #   KEEP=1 bench/compile_time.sh       # keep the generated crates (path printed)
 #
 # Two numbers per crate:
@@ -17,18 +18,25 @@
 # The functions cycle through four shapes the attribute expands differently: a value-returning
 # fn, a Result-returning fn (classified at run time), a `&self` method and an `async fn`;
 # `main` calls every one (async ones polled with a no-op waker) so all of them are compiled.
+# Both crates' `main` starts the runtime (`analytics_runtime::init`) as a coordinator does, so
+# the two differ only by the attribute: loading the runtime's metadata and linking it (about
+# 0.15 s here) is the dependency's cost, paid once whatever the number of phases.
+# `--no-init` leaves `init` out of both: the crate without the attribute then does not use
+# the runtime at all, and the ratio also counts loading and linking it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 fns=200
+init=1
 profile_flag=()
 profile=dev
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) profile_flag=(--release); profile=release ;;
         --fns) fns="$2"; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --no-init) init=0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -41,9 +49,10 @@ else
     echo "generated crates kept in $tmp" >&2
 fi
 
-# gen NAME ATTR: writes $tmp/NAME, a crate whose phase fns carry ATTR (empty: none).
+# gen NAME ATTR [DEP]: writes $tmp/NAME, a crate whose phase fns carry ATTR (empty: none) and
+# that also depends on DEP (a Cargo.toml dependency line).
 gen() {
-    local name="$1" attr="$2" dir="$tmp/$1"
+    local name="$1" attr="$2" dep="${3:-}" dir="$tmp/$1"
     mkdir -p "$dir/src"
     cat >"$dir/Cargo.toml" <<EOF
 [package]
@@ -54,6 +63,7 @@ publish = false
 
 [dependencies]
 analytics-runtime = { path = "$root/analytics-runtime" }
+$dep
 
 # Standalone: not a member of any enclosing workspace.
 [workspace]
@@ -67,7 +77,7 @@ EOF
         echo "use std::task::{Context, Poll, Waker};"
         echo
         echo "#[derive(Debug)] pub struct PhaseError(u64);"
-        echo "pub struct Stage { factor: u64 }"
+        echo "#[derive(Debug)] pub struct Stage { factor: u64 }"
         echo
         for ((i = 0; i < fns; i++)); do
             case $((i % 4)) in
@@ -86,6 +96,9 @@ EOF
         echo "}"
         echo
         echo "fn main() {"
+        if [[ $init == 1 ]]; then
+            echo "    let _ = analytics_runtime::init(analytics_runtime::AnalyticsConfig::default());"
+        fi
         echo "    let stage = Stage { factor: 3 };"
         echo "    let mut acc = 0u64;"
         for ((i = 0; i < fns; i++)); do
@@ -103,6 +116,8 @@ EOF
 
 gen phases_with '#[analytics_runtime::analyzed_phase]'
 gen phases_without ''
+# The peer a user would pick instead, on the same functions (it records every argument).
+gen phases_tracing '#[tracing::instrument]' 'tracing = "0.1"'
 
 now() { date +%s.%N; }
 # build DIR: seconds for one `cargo build` in DIR.
@@ -115,7 +130,7 @@ build() {
 median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 
 declare -A clean crate
-for name in phases_without phases_with; do
+for name in phases_without phases_with phases_tracing; do
     echo "building $name from clean ($profile) ..." >&2
     clean[$name]="$(build "$tmp/$name")"
     runs=()
@@ -128,8 +143,14 @@ done
 
 ratio() { echo "scale=4; $1 / $2" | bc; }
 printf '\ncompile time, %d phase fns, %s profile (rustc %s)\n' "$fns" "$profile" "$(rustc --version | cut -d' ' -f2)"
-printf '%-38s %9s %18s %7s\n' "" "without" "#[analyzed_phase]" "ratio"
-printf '%-38s %8.2fs %17.2fs %6.2fx\n' "clean build (deps + crate)" \
-    "${clean[phases_without]}" "${clean[phases_with]}" "$(ratio "${clean[phases_with]}" "${clean[phases_without]}")"
-printf '%-38s %8.2fs %17.2fs %6.2fx\n' "crate only, deps built (median of 3)" \
-    "${crate[phases_without]}" "${crate[phases_with]}" "$(ratio "${crate[phases_with]}" "${crate[phases_without]}")"
+printf '%-38s %9s %18s %7s %21s %7s\n' "" "without" "#[analyzed_phase]" "ratio" \
+    "#[tracing::instrument]" "ratio"
+row() {
+    local -n times="$2"
+    printf '%-38s %8.2fs %17.2fs %6.2fx %20.2fs %6.2fx\n' "$1" \
+        "${times[phases_without]}" "${times[phases_with]}" \
+        "$(ratio "${times[phases_with]}" "${times[phases_without]}")" \
+        "${times[phases_tracing]}" "$(ratio "${times[phases_tracing]}" "${times[phases_without]}")"
+}
+row "clean build (deps + crate)" clean
+row "crate only, deps built (median of 3)" crate

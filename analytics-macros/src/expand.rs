@@ -194,7 +194,7 @@ fn async_fn_body(output: &ReturnType, block: &Block, may_be_result: bool) -> Tok
         // The user's block stays nested (the return edge names their types, which a `use` in
         // the body must not shadow), so a single-expression body must not warn.
         #[allow(clippy::let_unit_value, unused_braces)]
-        let __analytics_result: #ret = ::analytics_runtime::__private::polled(&__analytics_guard, async move {
+        let __analytics_result: #ret = ::analytics_runtime::__private::Polled::new(&__analytics_guard, async move {
             #[allow(
                 unreachable_code,
                 clippy::diverging_sub_expression,
@@ -251,7 +251,7 @@ fn instrument_async_block(async_block: &mut ExprAsync) {
         // Same capture mode as the user's block, so borrows keep their meaning.
         #[allow(clippy::let_unit_value)]
         let __analytics_result =
-            ::analytics_runtime::__private::polled(&__analytics_guard, async #capture #inner).await;
+            ::analytics_runtime::__private::Polled::new(&__analytics_guard, async #capture #inner).await;
         #finish
         __analytics_result
     }};

@@ -4,11 +4,18 @@
 //! (nothing listens / the global runtime's phase / look it up each call) and the global phase
 //! after the first call, so the hot path reads its own static and never hashes a name;
 //! registration takes a `#[cold]` path.
+//!
+//! What the attribute's expansion calls is `#[inline(always)]` in optimised builds and only
+//! `#[inline]` when debug assertions are on (`cfg_attr`, here and in `outcome.rs`): at
+//! opt-level 0 nothing is faster for it, and forced inlining would copy these functions into
+//! every annotated function of the user's debug builds (`bench/compile_time.sh` measures that).
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use crate::clock;
 use crate::dispatch::{self, GLOBAL, SCOPE};
@@ -67,7 +74,8 @@ impl Callsite {
     /// The before hook: starts timing one run, or returns an inert guard when nothing listens.
     ///
     /// One relaxed load of this call site's own static and a branch when nothing listens.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn enter(&'static self) -> PhaseGuard {
         match self.interest.load(Relaxed) {
             NEVER => PhaseGuard::disabled(),
@@ -160,7 +168,7 @@ struct Active {
     /// The thread was already unwinding when the run started (a phase called from a `Drop`
     /// during someone else's panic): that unwind is not this run's panic.
     unwinding_at_start: bool,
-    /// False while an async body is suspended between two polls ([`polled`]): an unwind that
+    /// False while an async body is suspended between two polls ([`Polled`]): an unwind that
     /// drops it then comes from elsewhere (a sibling branch of a `join!`), so the run was
     /// cancelled, not panicked. Kept here, not in the guard, so that an inactive guard is one
     /// word to write.
@@ -222,7 +230,8 @@ impl std::fmt::Debug for PhaseGuard {
 
 impl PhaseGuard {
     /// A guard that records nothing.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) const fn disabled() -> PhaseGuard {
         PhaseGuard {
             active: ManuallyDrop::new(None),
@@ -244,13 +253,15 @@ impl PhaseGuard {
 
     /// Whether this guard is measuring (false when the runtime is disabled).
     #[must_use]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn is_active(&self) -> bool {
         self.active.is_some()
     }
 
     /// Ends the run with `outcome`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn finish(mut self, outcome: Outcome) {
         // By reference, then cleared in place: moving the run out of the guard would copy it
         // through the stack and stall on store forwarding.
@@ -264,7 +275,8 @@ impl PhaseGuard {
     /// unwinding, a success otherwise. The attribute uses it for sync functions whose return
     /// type cannot be a `Result` (nothing to classify), so the body runs in place.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn on_return(self) -> ReturnGuard {
         ReturnGuard(self)
     }
@@ -290,7 +302,8 @@ impl PhaseGuard {
 pub struct ReturnGuard(PhaseGuard);
 
 impl Drop for ReturnGuard {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn drop(&mut self) {
         // Inline check, out-of-line work: a disabled phase pays one branch here.
         if self.0.active.is_some() {
@@ -310,7 +323,8 @@ impl ReturnGuard {
 }
 
 impl Drop for PhaseGuard {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn drop(&mut self) {
         if self.active.is_some() {
             self.end_dropped();
@@ -330,22 +344,50 @@ impl PhaseGuard {
     }
 }
 
-/// Awaits an async phase's body, telling `guard` whether the body is running (inside a poll)
-/// or suspended, so that a drop during an unwind is told apart: a panic of this body, or the
-/// cancellation of a suspended one. Pinned in place: no allocation.
-#[doc(hidden)]
-pub async fn polled<F: Future>(guard: &PhaseGuard, body: F) -> F::Output {
-    let Some(active) = guard.active.as_ref() else {
-        return body.await;
-    };
-    let running = &active.body_running;
-    let mut body = std::pin::pin!(body);
-    std::future::poll_fn(|cx| {
+pin_project_lite::pin_project! {
+    /// Polls an async phase's body, telling `guard` whether the body is running (inside a
+    /// poll) or suspended, so that a drop during an unwind is told apart: a panic of this body,
+    /// or the cancellation of a suspended one. A plain future rather than an `async fn`, so
+    /// each annotated `async fn` adds one small `poll` to compile, not a third state machine.
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Polled<'a, F> {
+        guard: &'a PhaseGuard,
+        #[pin]
+        body: F,
+    }
+}
+
+impl<'a, F> Polled<'a, F> {
+    /// Polls `body` on behalf of the run `guard` measures.
+    #[inline]
+    pub fn new(guard: &'a PhaseGuard, body: F) -> Self {
+        Polled { guard, body }
+    }
+}
+
+impl PhaseGuard {
+    /// The flag [`Polled`] sets while the body runs (`None` for an inert guard).
+    #[inline]
+    fn body_running(&self) -> Option<&AtomicBool> {
+        self.active.as_ref().map(|active| &active.body_running)
+    }
+}
+
+impl<F: Future> Future for Polled<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let Some(running) = this.guard.body_running() else {
+            return this.body.poll(cx);
+        };
         running.store(true, Relaxed);
-        let poll = body.as_mut().poll(cx);
+        let poll = this.body.poll(cx);
         // Not reached if the poll panics: the flag then still says "running".
         running.store(false, Relaxed);
         poll
-    })
-    .await
+    }
 }

@@ -155,13 +155,14 @@ pub struct GuideDoctests;
 /// runtime's version, which the macro crate pins exactly.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callsite::{Callsite, PhaseGuard, ReturnGuard, polled};
+    pub use crate::callsite::{Callsite, PhaseGuard, Polled, ReturnGuard};
     pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome};
 
     /// Calls `f` once. Passing the body as an `FnOnce` (rather than calling a closure in
     /// place) makes rustc infer the closure as `FnOnce`, so a body may return references into
     /// its captured arguments (`&mut self.field`), which an inferred `FnMut` closure refuses.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub fn call_once<R, F: FnOnce() -> R>(f: F) -> R {
         f()
     }

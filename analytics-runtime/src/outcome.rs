@@ -67,7 +67,8 @@ pub trait ClassifyResult {
 }
 
 impl<T, E> ClassifyResult for Classify<'_, Result<T, E>> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn __analytics_outcome(&self) -> Outcome {
         if self.0.is_err() {
             Outcome::Failure
@@ -85,7 +86,8 @@ pub trait ClassifyOther {
 }
 
 impl<T: ?Sized> ClassifyOther for &Classify<'_, T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn __analytics_outcome(&self) -> Outcome {
         Outcome::Success
     }
