@@ -45,7 +45,7 @@ pub mod config;
 mod dispatch;
 mod engine;
 mod error;
-#[cfg(feature = "prometheus")]
+#[cfg(any(feature = "prometheus", feature = "opentelemetry"))]
 pub mod export;
 pub mod faults;
 mod global;
