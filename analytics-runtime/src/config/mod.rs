@@ -401,11 +401,12 @@ impl Default for PersistenceConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportConfig {
-    /// The address (`IP:port`) the Prometheus `/metrics` endpoint listens on, with the cargo
-    /// feature `prometheus`; `null`: nothing listens. Bind it to a loopback address, such as
-    /// [`DEFAULT_PROMETHEUS_ADDR`](Self::DEFAULT_PROMETHEUS_ADDR), unless the network it is
-    /// reachable from is trusted: the endpoint has no authentication.
-    /// Default: `null`. Rule: must parse as a socket address, e.g. `"127.0.0.1:9464"`.
+    /// The address the Prometheus `/metrics` endpoint listens on, with the cargo feature
+    /// `prometheus`; `null`: nothing listens. A port alone (`"9464"` or `":9464"`) listens on
+    /// 127.0.0.1 only, like [`DEFAULT_PROMETHEUS_ADDR`](Self::DEFAULT_PROMETHEUS_ADDR); give an
+    /// `IP:port` to listen elsewhere, and only where the network it is reachable from is
+    /// trusted: the endpoint has no authentication.
+    /// Default: `null`. Rule: a socket address (`"127.0.0.1:9464"`, `"[::1]:9464"`) or a port.
     pub prometheus_addr: Option<String>,
 }
 
@@ -414,11 +415,29 @@ impl ExportConfig {
     /// port OpenTelemetry's Prometheus exporter uses by default).
     pub const DEFAULT_PROMETHEUS_ADDR: &'static str = "127.0.0.1:9464";
 
-    /// [`prometheus_addr`](Self::prometheus_addr) as a socket address: `None` when it is
-    /// `null` or does not parse (which [`AnalyticsConfig::validate`] reports).
+    /// [`prometheus_addr`](Self::prometheus_addr) as a socket address (a port alone on
+    /// 127.0.0.1): `None` when it is `null` or does not parse (which
+    /// [`AnalyticsConfig::validate`] reports).
+    ///
+    /// ```
+    /// use analytics_runtime::config::ExportConfig;
+    ///
+    /// let export = ExportConfig { prometheus_addr: Some("9464".into()) };
+    /// assert_eq!(export.prometheus_socket_addr(), Some("127.0.0.1:9464".parse().unwrap()));
+    /// ```
     #[must_use]
     pub fn prometheus_socket_addr(&self) -> Option<std::net::SocketAddr> {
-        self.prometheus_addr.as_deref()?.parse().ok()
+        Self::parse_prometheus_addr(self.prometheus_addr.as_deref()?)
+    }
+
+    /// An `IP:port`, or a port alone (with or without a leading `:`) on 127.0.0.1.
+    pub(crate) fn parse_prometheus_addr(addr: &str) -> Option<std::net::SocketAddr> {
+        let addr = addr.trim();
+        if let Ok(socket) = addr.parse() {
+            return Some(socket);
+        }
+        let port: u16 = addr.strip_prefix(':').unwrap_or(addr).parse().ok()?;
+        Some((std::net::Ipv4Addr::LOCALHOST, port).into())
     }
 }
 

@@ -181,12 +181,13 @@ impl ReportingConfig {
 impl ExportConfig {
     fn check(&self, c: &mut Checker) {
         if let Some(addr) = &self.prometheus_addr {
-            if addr.parse::<std::net::SocketAddr>().is_err() {
+            if ExportConfig::parse_prometheus_addr(addr).is_none() {
                 c.report(
                     "export.prometheus_addr",
                     format!("{addr:?}"),
                     format!(
-                        "must be a socket address (IP:port), e.g. {:?}",
+                        "must be a socket address (IP:port), e.g. {:?}, or a port alone \
+                         (on 127.0.0.1), e.g. \"9464\"",
                         ExportConfig::DEFAULT_PROMETHEUS_ADDR
                     ),
                 );
@@ -451,6 +452,20 @@ mod tests {
                 config.export.prometheus_socket_addr(),
                 Some(good.parse().unwrap())
             );
+        }
+        // A port alone listens on loopback only.
+        for (port, bound) in [("9464", "127.0.0.1:9464"), (":9100", "127.0.0.1:9100")] {
+            let json = format!(r#"{{"export": {{"prometheus_addr": "{port}"}}}}"#);
+            let config = AnalyticsConfig::from_json_str(&json).unwrap();
+            assert_eq!(
+                config.export.prometheus_socket_addr(),
+                Some(bound.parse().unwrap())
+            );
+        }
+        for bad in ["70000", ":", "host:9464", "-1", ""] {
+            let json = format!(r#"{{"export": {{"prometheus_addr": "{bad}"}}}}"#);
+            let err = parse_err(&json);
+            assert_eq!(err.field(), Some("export.prometheus_addr"), "{bad}");
         }
         assert_eq!(
             AnalyticsConfig::default().export.prometheus_socket_addr(),

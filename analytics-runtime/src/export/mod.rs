@@ -38,7 +38,8 @@ println!("scrape http://{}/metrics", server.local_addr());
 * It has no authentication: bind it to a loopback address (the suggested address is
   [`ExportConfig::DEFAULT_PROMETHEUS_ADDR`](crate::config::ExportConfig::DEFAULT_PROMETHEUS_ADDR),
   `127.0.0.1:9464`) unless the network it is reachable from is trusted.
-* With `"export": {"prometheus_addr": "127.0.0.1:9464"}` in the config,
+* With `"export": {"prometheus_addr": "127.0.0.1:9464"}` (or the port alone, `"9464"`,
+  which binds 127.0.0.1) in the config,
   [`serve_from_config`] starts it; the default (`null`) starts nothing.
 
 ## The metrics

@@ -22,6 +22,7 @@ use prometheus_client::registry::{Registry, Unit};
 use tiny_http::{Header, Method, Request, Response};
 
 use crate::Runtime;
+use crate::config::ExportConfig;
 use crate::report::{PhaseReport, Report};
 use crate::stats::DurationStats;
 
@@ -806,10 +807,10 @@ pub fn serve_from_config(runtime: &Runtime) -> io::Result<Option<PrometheusServe
     let Some(addr) = runtime.config().export.prometheus_addr.as_deref() else {
         return Ok(None);
     };
-    let addr: SocketAddr = addr.parse().map_err(|_| {
+    let addr: SocketAddr = ExportConfig::parse_prometheus_addr(addr).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("export.prometheus_addr: {addr:?} is not a socket address (IP:port)"),
+            format!("export.prometheus_addr: {addr:?} is not a socket address (IP:port) or a port"),
         )
     })?;
     serve(runtime.clone(), addr).map(Some)
