@@ -392,25 +392,28 @@ impl PhasePredictor {
 
     /// This phase's accuracy as additive parts, so the runtime can sum them over phases.
     pub(crate) fn accuracy_parts(&self) -> AccuracyParts {
+        let mut parts = AccuracyParts::default();
+        self.add_accuracy_to(&mut parts);
+        parts
+    }
+
+    /// Adds this phase's accuracy parts to `parts`: summed over phases, they give the
+    /// runtime's accuracy.
+    pub(crate) fn add_accuracy_to(&self, parts: &mut AccuracyParts) {
         let n = self.made as f64;
         let f = self.scored_failures;
-        AccuracyParts {
-            scored: self.made,
-            brier_sum: self.brier_sum,
-            // Climatology: the Brier sum of predicting this phase's own base rate b over the
-            // same runs, n·b·(1−b). Computed per phase so merged parts keep per-phase rates.
-            reference_sum: if self.made == 0 { 0.0 } else { f * (n - f) / n },
-            duration_scored: self.duration_scored,
-            covered: self.covered,
-            ape: self.ape[..self.ape_len]
-                .iter()
-                .map(|&e| f64::from(e))
-                .collect(),
-        }
+        parts.scored += self.made;
+        parts.brier_sum += self.brier_sum;
+        // Climatology: the Brier sum of predicting this phase's own base rate b over the same
+        // runs, n·b·(1−b). Computed per phase so merged parts keep per-phase rates.
+        parts.reference_sum += if self.made == 0 { 0.0 } else { f * (n - f) / n };
+        parts.duration_scored += self.duration_scored;
+        parts.covered += self.covered;
+        parts.ape.extend_from_slice(&self.ape[..self.ape_len]);
     }
 }
 
-/// Additive pieces of a [`PredictionAccuracy`], summed over phases by [`AccuracyParts::merge`].
+/// Additive pieces of a [`PredictionAccuracy`], summed over phases by [`PhasePredictor::add_accuracy_to`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct AccuracyParts {
     /// Runs scored.
@@ -424,28 +427,26 @@ pub(crate) struct AccuracyParts {
     /// Of those, runs at or under the predicted p90.
     covered: u64,
     /// Recent absolute percentage errors (the last 256 per phase).
-    ape: Vec<f64>,
+    ape: Vec<f32>,
 }
 
 impl AccuracyParts {
-    /// Adds another phase's parts to these.
-    pub(crate) fn merge(&mut self, other: &AccuracyParts) {
-        self.scored += other.scored;
-        self.brier_sum += other.brier_sum;
-        self.reference_sum += other.reference_sum;
-        self.duration_scored += other.duration_scored;
-        self.covered += other.covered;
-        self.ape.extend_from_slice(&other.ape);
+    /// Empty parts with room for the errors of `phases` phases.
+    pub(crate) fn with_capacity(phases: usize) -> AccuracyParts {
+        AccuracyParts {
+            ape: Vec::with_capacity(phases * APE_RING),
+            ..AccuracyParts::default()
+        }
     }
 
     /// The accuracy figures; each is `None` until it has something to rest on.
-    pub(crate) fn finish(&self) -> PredictionAccuracy {
+    pub(crate) fn finish(mut self) -> PredictionAccuracy {
         let scored = self.scored as f64;
         PredictionAccuracy {
             brier: (self.scored > 0).then(|| self.brier_sum / scored),
             brier_skill: (self.reference_sum > 0.0)
                 .then(|| 1.0 - self.brier_sum / self.reference_sum),
-            duration_mape: median(&self.ape),
+            duration_mape: median(&mut self.ape).map(f64::from),
             p90_coverage: (self.duration_scored > 0)
                 .then(|| self.covered as f64 / self.duration_scored as f64),
             scored: self.scored,
@@ -455,19 +456,19 @@ impl AccuracyParts {
 
 /// The median of `values` (mean of the two middle ones for an even count), `None` if empty.
 ///
-/// Selection, not a sort: O(n), which matters when a report merges every phase's errors.
-fn median(values: &[f64]) -> Option<f64> {
-    let mut v = values.to_vec();
+/// Selection in place, not a sort: O(n), which matters when a report merges every phase's
+/// errors.
+fn median(v: &mut [f32]) -> Option<f32> {
     let n = v.len();
     if n == 0 {
         return None;
     }
-    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f32::total_cmp);
     Some(if n % 2 == 1 {
         upper
     } else {
         // The lower middle value is the largest of the lower half.
-        let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lower = below.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         (lower + upper) / 2.0
     })
 }
@@ -717,7 +718,7 @@ mod tests {
             fine.observe(4.0, false);
         }
         let mut parts = failing.accuracy_parts();
-        parts.merge(&fine.accuracy_parts());
+        fine.add_accuracy_to(&mut parts);
         let a = parts.finish();
         assert_eq!(a.scored, 180);
         assert_eq!(a.brier_skill, None);

@@ -313,10 +313,16 @@ impl Results {
                 } => {
                     let (s, a) = (median(steady_ms), median(after_runs_ms));
                     check(
-                        Some(s < 1.0 && a < 1.0),
+                        Some(s < 1.0),
+                        format!("report() with 100 phases < 1 ms: {s:.3} ms"),
+                    );
+                    // Stricter than the issue: the report then first runs the engines on the
+                    // 1,000 new runs the worker has not caught up on yet.
+                    check(
+                        Some(a < 1.0),
                         format!(
-                            "report() with 100 phases < 1 ms: {s:.3} ms steady, {a:.3} ms after \
-                             new runs"
+                            "the same < 1 ms right after 10 new runs per phase (engines' catch-up \
+                             included): {a:.3} ms"
                         ),
                     );
                 }

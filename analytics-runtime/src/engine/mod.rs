@@ -517,10 +517,10 @@ impl Engine {
         Vec<Recommendation>,
     ) {
         let state = self.lock();
-        let mut parts = AccuracyParts::default();
+        let mut parts = AccuracyParts::with_capacity(state.phases.len());
         let (mut made, mut high_risk) = (0, 0);
         for engine in &state.phases {
-            parts.merge(&engine.predictor.accuracy_parts());
+            engine.predictor.add_accuracy_to(&mut parts);
             made += engine.predictor.made();
             high_risk += engine.predictor.high_risk();
         }
