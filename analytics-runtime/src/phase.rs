@@ -161,6 +161,7 @@ impl PhaseCell {
                 line: s.line,
             }),
             resources: None,
+            trend: Vec::new(),
         }
     }
 }

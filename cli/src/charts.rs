@@ -1,4 +1,4 @@
-//! The page's four charts, drawn with `plotters` on its SVG backend. Each function returns one
+//! The page's five charts, drawn with `plotters` on its SVG backend. Each function returns one
 //! `<svg>` element as a string, ready to be placed inline in the page; a chart with nothing to
 //! show still draws its title and says so.
 
@@ -288,6 +288,92 @@ pub(crate) fn failures(report: &Report) -> Result<String, String> {
     .svg("no phase has run in this report")
 }
 
+/// Phases drawn in the trend chart at most (those with the most failures first).
+const MAX_TREND_PHASES: usize = 12;
+
+/// Chart 3: per phase, its failure rate and the predicted failure probability over its whole
+/// history (`phases[].trend`), one small chart per phase. Returns the SVG and how many phases
+/// with a trend were left out.
+pub(crate) fn trends(report: &Report) -> Result<(String, usize), String> {
+    const TITLE: &str = "Failure rate and predicted failure probability over time";
+    let mut phases: Vec<_> = report
+        .phases
+        .iter()
+        .filter(|p| !p.trend.is_empty())
+        .collect();
+    // The phases that fail most first; the name breaks ties, so the page is reproducible.
+    phases.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.name.cmp(&b.name)));
+    let left_out = phases.len().saturating_sub(MAX_TREND_PHASES);
+    phases.truncate(MAX_TREND_PHASES);
+    let cols = phases.len().clamp(1, 3);
+    let rows = phases.len().div_ceil(cols).max(1);
+    let height = 70 + 240 * rows as u32;
+    let svg = render(height, |root| {
+        if phases.is_empty() {
+            return empty(root, TITLE, "no phase has a trend in this report yet");
+        }
+        let area = root.titled(TITLE, (FONT, 20))?;
+        let (legend, grid) = area.split_vertically(26);
+        let (w, _) = legend.dim_in_pixel();
+        let key = |x: i32, color: RGBColor, label: &str| -> DrawResult {
+            legend.draw(&Rectangle::new([(x, 9), (x + 22, 13)], color.filled()))?;
+            legend.draw(&Text::new(label.to_string(), (x + 28, 4), (FONT, 14)))?;
+            Ok(())
+        };
+        let middle = w as i32 / 2;
+        key(middle - 330, FAILED, "failure rate (runs of each span)")?;
+        key(
+            middle + 20,
+            PREDICTED,
+            "predicted failure probability (next run)",
+        )?;
+        let cells = grid.split_evenly((rows, cols));
+        for (phase, cell) in phases.iter().zip(cells.iter()) {
+            let trend = &phase.trend;
+            let last = trend.last().map_or(1, |p| p.until_run).max(1) as f64;
+            let first = trend.first().map_or(0, |p| p.until_run - p.runs) as f64;
+            let top = trend
+                .iter()
+                .flat_map(|p| [p.failure_rate, p.failure_probability.unwrap_or(0.0)])
+                .fold(0.0, f64::max);
+            // Room above the highest line, at least 10 %, at most 100 %.
+            let y_max = (top * 115.0).clamp(10.0, 100.0);
+            let mut chart = ChartBuilder::on(cell)
+                .caption(shorten(&phase.name), (FONT, 15))
+                .margin(8)
+                .x_label_area_size(34)
+                .y_label_area_size(46)
+                .build_cartesian_2d(first..last, 0.0..y_max)?;
+            chart
+                .configure_mesh()
+                .x_labels(4)
+                .y_labels(5)
+                .x_desc("runs")
+                .y_label_formatter(&percent)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .label_style((FONT, 11))
+                .axis_desc_style((FONT, 12))
+                .draw()?;
+            chart.draw_series(LineSeries::new(
+                trend
+                    .iter()
+                    .map(|p| (p.until_run as f64, p.failure_rate * 100.0)),
+                FAILED.stroke_width(2),
+            ))?;
+            // The prediction from the first span that has one (none before min_history runs).
+            chart.draw_series(LineSeries::new(
+                trend.iter().filter_map(|p| {
+                    p.failure_probability
+                        .map(|f| (p.until_run as f64, f * 100.0))
+                }),
+                PREDICTED.stroke_width(2),
+            ))?;
+        }
+        Ok(())
+    })?;
+    Ok((svg, left_out))
+}
+
 /// A percentage, with one decimal where it has a fraction.
 fn percent(value: &f64) -> String {
     if value.fract() == 0.0 {
@@ -307,7 +393,7 @@ fn severity_color(severity: Severity) -> RGBColor {
     }
 }
 
-/// Chart 3: the report's recent anomalies, time against observed value, coloured by severity.
+/// Chart 4: the report's recent anomalies, time against observed value, coloured by severity.
 pub(crate) fn anomalies(report: &Report) -> Result<String, String> {
     const TITLE: &str = "Anomalies on a timeline (recent anomalies kept in the report)";
     let recent = &report.anomalies.recent;
@@ -383,7 +469,7 @@ fn kib(kib: &f64) -> String {
     format!("{kib:.1} KiB")
 }
 
-/// Chart 4: the memory the runtime holds, by component.
+/// Chart 5: the memory the runtime holds, by component.
 pub(crate) fn memory(report: &Report) -> Result<String, String> {
     let components = &report.memory.components;
     Bars {

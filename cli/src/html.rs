@@ -30,6 +30,7 @@ svg { max-width: 100%; height: auto; }
 pub(crate) fn page(report: &Report, source: &Path) -> Result<String, String> {
     let durations = charts::durations(report)?;
     let failures = charts::failures(report)?;
+    let (trends, trends_left_out) = charts::trends(report)?;
     let anomalies = charts::anomalies(report)?;
     let memory = charts::memory(report)?;
 
@@ -72,8 +73,21 @@ pub(crate) fn page(report: &Report, source: &Path) -> Result<String, String> {
     html.push_str(
         "</figure>\n<p class=\"note\">A report is one moment, so this shows each phase's failure \
          rate over all its runs beside the predicted failure probability of its next run; \
-         phases without a bar for the prediction do not have enough runs yet. To see them over \
-         time, save a report per run (or per interval) and compare the pages.</p>\n",
+         phases without a bar for the prediction do not have enough runs yet.</p>\n<figure>",
+    );
+    html.push_str(&trends);
+    let _ = write!(
+        html,
+        "</figure>\n<p class=\"note\">Over each phase's whole history (<code>trend</code>): the \
+         runs are counted in spans that merge pairwise as the history grows, so each point is \
+         the failure rate of one span, and the prediction is the one made at its end.{}</p>\n",
+        if trends_left_out > 0 {
+            format!(
+                " {trends_left_out} more phases with fewer failures are in the JSON, not drawn."
+            )
+        } else {
+            String::new()
+        }
     );
 
     html.push_str("<h2>Anomalies</h2>\n<figure>");

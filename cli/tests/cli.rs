@@ -50,6 +50,7 @@ fn saved_report(dir: &Path, runtime: &Runtime) -> PathBuf {
     let path = dir.join("report.json");
     let report = runtime.report();
     assert!(!report.anomalies.recent.is_empty());
+    assert!(report.phases.iter().all(|p| !p.trend.is_empty()));
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     path
 }
@@ -113,7 +114,7 @@ fn report_summarises_a_snapshot() {
 }
 
 #[test]
-fn html_writes_one_self_contained_page_with_four_charts() {
+fn html_writes_one_self_contained_page_with_five_charts() {
     let dir = tempfile::tempdir().unwrap();
     let file = saved_report(dir.path(), &runtime());
     let page = dir.path().join("out.html");
@@ -126,7 +127,7 @@ fn html_writes_one_self_contained_page_with_four_charts() {
     assert!(output.status.success(), "{}", describe(&output));
     let html = std::fs::read_to_string(&page).expect("the page was written");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg").count(), 4, "one inline SVG per chart");
+    assert_eq!(html.matches("<svg").count(), 5, "one inline SVG per chart");
     let without_xmlns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     for scheme in ["http://", "https://"] {
         assert!(
@@ -142,6 +143,32 @@ fn html_writes_one_self_contained_page_with_four_charts() {
         assert!(html.contains(key), "anomaly key {key} missing");
     }
     assert!(html.contains("<table>"));
+    assert!(html.contains("Failure rate and predicted failure probability over time"));
+    assert!(!html.contains("no phase has a trend"));
+}
+
+/// A report saved before `phases[].trend` existed still renders: the trend chart says so.
+#[test]
+fn html_renders_a_report_without_trends() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved_report(dir.path(), &runtime());
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for phase in json["phases"].as_array_mut().unwrap() {
+        phase.as_object_mut().unwrap().remove("trend");
+    }
+    std::fs::write(&file, json.to_string()).unwrap();
+    let page = dir.path().join("out.html");
+    let output = analytics(&[
+        "html".as_ref(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        page.as_os_str(),
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(html.contains("no phase has a trend in this report yet"));
 }
 
 #[test]

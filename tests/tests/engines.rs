@@ -119,6 +119,60 @@ fn failure_probability_follows_a_regime_change_within_20_runs() {
     assert_eq!(report.predictions.accuracy.brier_skill, Some(skill));
 }
 
+/// The report's trend: the failure rate and the prediction over the whole history, bounded.
+#[test]
+fn the_trend_shows_a_phase_turning_flaky_and_recovering() {
+    let rt = Runtime::new(AnalyticsConfig::default());
+    let mut rng = Rng(11);
+    // 600 healthy runs, 600 at a 60 % failure rate, 600 healthy again, and a few cancelled
+    // runs, which the trend does not count.
+    for (p, runs) in [(0.02, 600), (0.6, 600), (0.02, 600)] {
+        for i in 0..runs {
+            let failed = rng.uniform() < p;
+            rt.record_run("deploy", rng.duration(20.0, 0.4), outcome(failed));
+            // The engine reads the log well before it laps (it holds 512 runs).
+            if i % 100 == 99 {
+                rt.flush();
+            }
+        }
+        rt.record_run("deploy", Duration::from_millis(1), Outcome::Cancelled);
+    }
+    let report = rt.report();
+    let phase = report.phase("deploy").unwrap();
+    let trend = &phase.trend;
+    assert!((32..=65).contains(&trend.len()), "{} points", trend.len());
+    assert_eq!(trend.iter().map(|p| p.runs).sum::<u64>(), 1800);
+    assert_eq!(
+        trend.iter().map(|p| p.failures).sum::<u64>(),
+        phase.failures
+    );
+    assert_eq!(trend.last().unwrap().until_run, 1800);
+    assert!(trend.windows(2).all(|w| w[0].until_run < w[1].until_run));
+    // Points wholly inside each regime show its failure rate and the prediction following it.
+    let inside = |from: u64, to: u64| {
+        trend
+            .iter()
+            .filter(move |p| p.until_run - p.runs >= from && p.until_run <= to)
+            .collect::<Vec<_>>()
+    };
+    let (healthy, flaky, recovered) = (inside(0, 600), inside(700, 1200), inside(1300, 1800));
+    assert!(!healthy.is_empty() && !flaky.is_empty() && !recovered.is_empty());
+    let mean = |points: &[&analytics_runtime::report::TrendPoint],
+                f: &dyn Fn(&analytics_runtime::report::TrendPoint) -> f64| {
+        points.iter().map(|p| f(p)).sum::<f64>() / points.len() as f64
+    };
+    let rate = |p: &analytics_runtime::report::TrendPoint| p.failure_rate;
+    let predicted = |p: &analytics_runtime::report::TrendPoint| p.failure_probability.unwrap();
+    assert!(mean(&healthy, &rate) < 0.1 && mean(&recovered, &rate) < 0.1);
+    assert!((0.45..0.75).contains(&mean(&flaky, &rate)));
+    assert!(
+        mean(&flaky, &predicted) > 0.4,
+        "{}",
+        mean(&flaky, &predicted)
+    );
+    assert!(mean(&recovered, &predicted) < 0.2);
+}
+
 #[test]
 fn p90_coverage_and_duration_error_on_three_distributions() {
     let rt = Runtime::new(AnalyticsConfig::default());

@@ -14,6 +14,7 @@
 //!   message rates, the memory manager's cleanup).
 
 mod maintenance;
+mod trend;
 mod worker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use self::trend::Trend;
 use crate::anomaly::{AnomalyDetector, AnomalySettings, DetectorSettings};
 use crate::config::AnalyticsConfig;
 use crate::faults::{Component, Components};
@@ -58,6 +60,8 @@ struct PhaseEngine {
     /// Runs restored from a snapshot, kept (at most `memory.max_history_size`) only so that
     /// the next snapshot still holds them while this process has few runs of its own.
     restored: Vec<Run>,
+    /// Failure rate and prediction over the phase's history.
+    trend: Trend,
 }
 
 /// The engine state of `phase`, created on first use.
@@ -74,6 +78,7 @@ fn phase_engine<'a>(
             key: "".into(),
             total_nanos: 0.0,
             restored: Vec::new(),
+            trend: Trend::default(),
         });
     }
     let engine = &mut engines[id];
@@ -255,10 +260,11 @@ impl Engine {
                     continue;
                 }
                 let ms = run.nanos as f64 / 1e6;
+                let failed = run.outcome.is_failure();
                 if predictive {
                     let predictor = &mut engine.predictor;
                     let high_risk = self.components.run(Component::Predictive, || {
-                        let scored = predictor.observe(ms, run.outcome.is_failure());
+                        let scored = predictor.observe(ms, failed);
                         scored
                             .became_high_risk
                             .then(|| predictor.prediction())
@@ -268,6 +274,10 @@ impl Engine {
                         outbox.high_risk.push((phase.name().into(), prediction));
                     }
                 }
+                let predictor = &engine.predictor;
+                engine.trend.record(failed, || {
+                    predictive.then(|| predictor.prediction()).flatten()
+                });
                 if anomaly {
                     let anomalies = &mut state.anomalies;
                     let key = &engine.key;
@@ -463,7 +473,10 @@ impl Engine {
         let runs = &runs[runs.len().saturating_sub(keep)..];
         for run in runs.iter().filter(|r| r.outcome != Outcome::Cancelled) {
             let ms = run.nanos as f64 / 1e6;
-            engine.predictor.observe(ms, run.outcome.is_failure());
+            let failed = run.outcome.is_failure();
+            engine.predictor.observe(ms, failed);
+            let predictor = &engine.predictor;
+            engine.trend.record(failed, || predictor.prediction());
             state.anomalies.warm(&engine.key, ms);
         }
         engine.predictor.reset_scores();
@@ -493,6 +506,7 @@ impl Engine {
             report.prediction = engine.predictor.prediction();
             report.prediction_accuracy = engine.predictor.accuracy_parts().finish();
             report.total_ms = engine.total_nanos / 1e6;
+            report.trend = engine.trend.points(engine.predictor.prediction());
         }
         report.resources = state.resources.phase(id);
     }
@@ -557,7 +571,15 @@ impl Engine {
     pub(crate) fn heap_bytes(&self) -> [(&'static str, usize); 4] {
         let state = self.lock();
         let predictive = state.phases.capacity() * std::mem::size_of::<PhaseEngine>()
-            + state.phases.iter().map(|e| e.key.len()).sum::<usize>()
+            + state
+                .phases
+                .iter()
+                .map(|e| {
+                    e.key.len()
+                        + e.trend.heap_bytes()
+                        + e.restored.capacity() * std::mem::size_of::<Run>()
+                })
+                .sum::<usize>()
             + state.scratch.capacity() * std::mem::size_of::<Run>()
             + state.busy.capacity() * std::mem::size_of::<u64>()
             + state.busy_list.capacity() * std::mem::size_of::<(usize, u64)>();

@@ -104,6 +104,31 @@ pub struct PhaseReport {
     /// Process CPU and memory seen while this phase ran (from the resource sampler).
     #[serde(default)]
     pub resources: Option<PhaseResources>,
+    /// The failure rate and the failure prediction over the phase's whole history, oldest
+    /// first, in at most 65 points (spans of runs that merge pairwise as the history grows).
+    /// Empty until the engine has read the phase's runs.
+    #[serde(default)]
+    pub trend: Vec<TrendPoint>,
+}
+
+/// One point of a phase's [`trend`](PhaseReport::trend): a span of consecutive runs
+/// (cancelled runs are not counted) and the prediction made at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrendPoint {
+    /// Runs counted since the start up to the end of the span: the point's place in time.
+    pub until_run: u64,
+    /// Runs in the span.
+    pub runs: u64,
+    /// Of those, failures (panics included).
+    pub failures: u64,
+    /// `failures / runs`.
+    pub failure_rate: f64,
+    /// The failure probability predicted at the end of the span for the next run (`null`
+    /// before `predictive.min_history` runs, or with predictions off).
+    pub failure_probability: Option<f64>,
+    /// The duration predicted at the end of the span, in milliseconds.
+    pub expected_ms: Option<f64>,
 }
 
 /// Process resources attributed to one phase: each sampling interval's CPU use and RSS change,
