@@ -4,46 +4,24 @@
 //! `ResourceMetrics` carry the report's figures, with OpenTelemetry names, kinds and units.
 
 mod common;
+#[path = "common/exporters.rs"]
+mod exporters;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use analytics_runtime::export::opentelemetry::metrics::MeterProvider as _;
 use analytics_runtime::export::{self, OtelRegistration};
-use analytics_runtime::{AnalyticsConfig, Outcome, Report, Runtime};
+use analytics_runtime::{Outcome, Report, Runtime};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, PeriodicReader, SdkMeterProvider, Temporality,
 };
 
-/// A runtime whose phases predict after three runs, without the resource sampler.
-fn runtime() -> Runtime {
-    let mut config = AnalyticsConfig::default();
-    config.predictive.min_history = 3;
-    config.resources.enabled = false;
-    Runtime::new(config)
-}
-
 /// Runs `build` 5 times (one failure, one panic), `test` 4 times (one cancelled) and `once`
 /// once; records messages and objectives; then waits for the engines.
 fn record(rt: &Runtime) {
-    for (i, outcome) in [
-        Outcome::Success,
-        Outcome::Failure,
-        Outcome::Success,
-        Outcome::Panic,
-        Outcome::Success,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        rt.record_run("build", Duration::from_millis(10 + 5 * i as u64), outcome);
-    }
-    for ms in [3, 4, 5] {
-        rt.record_run("test", Duration::from_millis(ms), Outcome::Success);
-    }
-    rt.record_run("test", Duration::from_millis(1), Outcome::Cancelled);
-    rt.record_run("once", Duration::from_millis(2), Outcome::Success);
+    exporters::record_phases(rt, "once");
     rt.record_message_bytes("jobs", 100);
     rt.record_message_bytes("jobs", 50);
     rt.record_message("events");
@@ -234,7 +212,7 @@ fn assert_phases_match(rm: &ResourceMetrics, report: &Report) {
 
 #[test]
 fn the_in_memory_exporter_reads_the_report() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     record(&rt);
     let (provider, exporter, registration) = setup(&rt);
     let rm = collect(&provider, &exporter);
@@ -467,7 +445,7 @@ fn the_in_memory_exporter_reads_the_report() {
 
 #[test]
 fn counters_are_monotonic_across_collections() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     record(&rt);
     let (provider, exporter, registration) = setup(&rt);
     let first = collect(&provider, &exporter);

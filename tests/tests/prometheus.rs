@@ -8,13 +8,15 @@
 //! escaping itself is checked by the unit tests of `export::prometheus`.
 
 mod common;
+#[path = "common/exporters.rs"]
+mod exporters;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use analytics_runtime::export::{self, PrometheusServer};
-use analytics_runtime::{AnalyticsConfig, Outcome, Report, Runtime};
+use analytics_runtime::{AnalyticsConfig, Report, Runtime};
 use prometheus_parse::{Sample, Scrape, Value};
 
 /// A response: status code, headers (names lower-cased) and body.
@@ -66,34 +68,10 @@ fn get(addr: SocketAddr, path: &str, headers: &str) -> io::Result<Response> {
     })
 }
 
-/// A runtime whose phases predict after three runs, without the resource sampler.
-fn runtime() -> Runtime {
-    let mut config = AnalyticsConfig::default();
-    config.predictive.min_history = 3;
-    config.resources.enabled = false;
-    Runtime::new(config)
-}
-
 /// Runs `build` 5 times (one failure, one panic), `test` 4 times (one cancelled) and a phase
 /// whose name needs escaping once, then waits for the engines.
 fn run_phases(rt: &Runtime) {
-    for (i, outcome) in [
-        Outcome::Success,
-        Outcome::Failure,
-        Outcome::Success,
-        Outcome::Panic,
-        Outcome::Success,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        rt.record_run("build", Duration::from_millis(10 + 5 * i as u64), outcome);
-    }
-    for ms in [3, 4, 5] {
-        rt.record_run("test", Duration::from_millis(ms), Outcome::Success);
-    }
-    rt.record_run("test", Duration::from_millis(1), Outcome::Cancelled);
-    rt.record_run("say \"hi\" now", Duration::from_millis(2), Outcome::Success);
+    exporters::record_phases(rt, "say \"hi\" now");
     rt.flush();
 }
 
@@ -175,7 +153,7 @@ fn assert_phases_match(scrape: &Scrape, report: &Report) {
 
 #[test]
 fn the_endpoint_serves_the_report() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     run_phases(&rt);
     let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     assert!(server.local_addr().ip().is_loopback());
@@ -236,7 +214,7 @@ fn the_endpoint_serves_the_report() {
 
 #[test]
 fn openmetrics_is_served_to_who_asks_for_it() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     run_phases(&rt);
     let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     let response = get(
@@ -266,7 +244,7 @@ fn openmetrics_is_served_to_who_asks_for_it() {
 
 #[test]
 fn other_paths_are_not_found() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     for path in ["/", "/metricsx", "/other/metrics"] {
         let response = get(server.local_addr(), path, "").unwrap();
@@ -290,7 +268,7 @@ fn refused_soon(addr: SocketAddr) -> bool {
 
 #[test]
 fn dropping_the_server_closes_the_port() {
-    let rt = runtime();
+    let rt = exporters::runtime();
     let server: PrometheusServer =
         export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = server.local_addr();

@@ -136,6 +136,20 @@ only, re-exported as [`opentelemetry`](mod@opentelemetry).
 mod otel;
 #[cfg(feature = "prometheus")]
 mod prometheus;
+#[cfg(test)]
+mod sample;
+
+/// A duration summary as `(quantile label, milliseconds)`, min and max as quantiles 0 and 1:
+/// the points both exporters write.
+fn quantiles(stats: &crate::stats::DurationStats) -> [(&'static str, f64); 5] {
+    [
+        ("0", stats.min),
+        ("0.5", stats.p50),
+        ("0.9", stats.p90),
+        ("0.99", stats.p99),
+        ("1", stats.max),
+    ]
+}
 
 /// The `opentelemetry` API version the instruments are registered with, for getting the
 /// [`Meter`](opentelemetry::metrics::Meter) without a second copy of the crate.

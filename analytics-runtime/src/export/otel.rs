@@ -462,20 +462,14 @@ fn timed(p: &PhaseReport) -> bool {
 /// `stats` as `quantile`-attributed seconds (min and max as quantiles 0 and 1), each after
 /// `attributes`.
 fn quantiles(attributes: &[KeyValue], stats: &DurationStats) -> Points<f64> {
-    [
-        ("0", stats.min),
-        ("0.5", stats.p50),
-        ("0.9", stats.p90),
-        ("0.99", stats.p99),
-        ("1", stats.max),
-    ]
-    .into_iter()
-    .map(|(q, ms)| {
-        let mut attributes = attributes.to_vec();
-        attributes.push(KeyValue::new("quantile", q));
-        (ms / MS_PER_S, attributes)
-    })
-    .collect()
+    super::quantiles(stats)
+        .into_iter()
+        .map(|(q, ms)| {
+            let mut attributes = attributes.to_vec();
+            attributes.push(KeyValue::new("quantile", q));
+            (ms / MS_PER_S, attributes)
+        })
+        .collect()
 }
 
 /// A MB figure in whole bytes, when finite.
@@ -975,10 +969,6 @@ mod tests {
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
     use super::*;
-    use crate::report::{
-        AnomaliesReport, BySeverity, PredictionAccuracy, PredictionsReport, ResourcesReport,
-        RuntimeReport,
-    };
 
     /// How an instrument was exported.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1134,103 +1124,9 @@ mod tests {
         );
     }
 
-    /// The report of the Prometheus tests: two phases (one predicted), anomalies, memory,
-    /// resources (a NaN among them), one objective, one runtime error.
-    fn sample() -> Report {
-        let build = PhaseReport {
-            name: "build".into(),
-            executions: 3,
-            successes: 2,
-            failures: 1,
-            panics: 1,
-            cancelled: 0,
-            failure_rate: 1.0 / 3.0,
-            duration_ms: DurationStats {
-                mean: 20.0,
-                min: 10.0,
-                max: 30.0,
-                p50: 20.0,
-                p90: 28.0,
-                p99: 29.8,
-                std_dev: 8.0,
-            },
-            prediction: Some(crate::Prediction {
-                failure_probability: 0.25,
-                expected_ms: 21.0,
-                p90_ms: 29.0,
-                confidence: 0.5,
-                based_on: 3,
-            }),
-            total_ms: 60.0,
-            window_runs: 3,
-            ..PhaseReport::default()
-        };
-        let quoted = PhaseReport {
-            name: "say \"hi\"".into(),
-            executions: 1,
-            successes: 1,
-            window_runs: 1,
-            ..PhaseReport::default()
-        };
-        Report {
-            enabled: true,
-            uptime_s: 2.5,
-            phases: vec![build, quoted],
-            predictions: PredictionsReport {
-                made: 4,
-                high_risk: 1,
-                accuracy: PredictionAccuracy {
-                    brier: Some(0.125),
-                    scored: 4,
-                    ..PredictionAccuracy::default()
-                },
-            },
-            anomalies: AnomaliesReport {
-                total: 3,
-                by_severity: BySeverity {
-                    low: 2,
-                    medium: 0,
-                    high: 1,
-                    critical: 0,
-                },
-                recent: Vec::new(),
-            },
-            resources: ResourcesReport {
-                monitored: true,
-                interval_ms: 1000,
-                samples: 5,
-                rss_mb: 2.0,
-                peak_rss_mb: 3.0,
-                cpu_percent: 50.0,
-                mean_cpu_percent: f64::NAN,
-            },
-            objectives: crate::report::ObjectivesReport {
-                objectives: vec![ObjectiveReport {
-                    name: "latency".into(),
-                    health: 0.75,
-                    updates: 2,
-                    ..ObjectiveReport::default()
-                }],
-                overflowed: 0,
-            },
-            memory: crate::report::MemoryReport {
-                total_bytes: 1536,
-                components: [("registry".to_owned(), 1024), ("engine".to_owned(), 512)].into(),
-                ..Default::default()
-            },
-            runtime: RuntimeReport {
-                version: "0.1.0".into(),
-                errors_caught: 2,
-                errors_by_component: [("anomaly".to_owned(), 2)].into(),
-                ..RuntimeReport::default()
-            },
-            ..Report::default()
-        }
-    }
-
     #[test]
     fn phases_are_counters_and_quantile_gauges() {
-        let c = collect(sample);
+        let c = collect(crate::export::sample::sample);
         let b = "phase=build";
         for (name, expected) in [
             ("analytics.phase.executions", 3.0),
@@ -1246,7 +1142,7 @@ mod tests {
             "analytics.phase.executions",
             Kind::Counter,
             "{run}",
-            "phase=say \"hi\"",
+            "phase=say \"hi\"\\n\nnow",
             1.0,
         );
         assert_point(&c, "analytics.phase.time", Kind::Counter, "s", b, 0.06);
@@ -1332,7 +1228,7 @@ mod tests {
 
     #[test]
     fn the_other_figures() {
-        let c = collect(sample);
+        let c = collect(crate::export::sample::sample);
         assert_point(
             &c,
             "analytics.prediction.made",
@@ -1442,7 +1338,7 @@ mod tests {
 
     #[test]
     fn missing_figures_are_not_observed_never_nan() {
-        let c = collect(sample);
+        let c = collect(crate::export::sample::sample);
         for (name, metric) in &c {
             for (attributes, v) in &metric.points {
                 assert!(v.is_finite(), "{name}{{{attributes}}} = {v}");
@@ -1501,7 +1397,7 @@ mod tests {
                 runtime: runtime.clone(),
                 make_report: Box::new(|_| {
                     REPORTS.fetch_add(1, Ordering::Relaxed);
-                    sample()
+                    crate::export::sample::sample()
                 }),
                 cache: Mutex::new(Cache::default()),
             },

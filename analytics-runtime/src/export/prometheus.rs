@@ -250,20 +250,14 @@ fn flag(b: bool) -> u64 {
 /// `stats` as `quantile`-labelled seconds (min and max as quantiles 0 and 1), each with
 /// `labels` first.
 fn quantiles(labels: &Labels, stats: &DurationStats) -> Vec<(Labels, f64)> {
-    [
-        ("0", stats.min),
-        ("0.5", stats.p50),
-        ("0.9", stats.p90),
-        ("0.99", stats.p99),
-        ("1", stats.max),
-    ]
-    .into_iter()
-    .map(|(q, ms)| {
-        let mut labels = labels.clone();
-        labels.push(("quantile", q.to_owned()));
-        (labels, ms / MS_PER_S)
-    })
-    .collect()
+    super::quantiles(stats)
+        .into_iter()
+        .map(|(q, ms)| {
+            let mut labels = labels.clone();
+            labels.push(("quantile", q.to_owned()));
+            (labels, ms / MS_PER_S)
+        })
+        .collect()
 }
 
 /// Every metric family of `report`, in the order of the module docs' table.
@@ -915,104 +909,6 @@ impl Drop for PrometheusServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{
-        AnomaliesReport, BySeverity, ObjectiveReport, ObjectivesReport, PredictionAccuracy,
-        PredictionsReport, ResourcesReport, RuntimeReport,
-    };
-
-    /// A small report: two phases (one predicted), anomalies, memory, resources, one
-    /// objective, one runtime error.
-    fn sample() -> Report {
-        let build = PhaseReport {
-            name: "build".into(),
-            executions: 3,
-            successes: 2,
-            failures: 1,
-            panics: 1,
-            cancelled: 0,
-            failure_rate: 1.0 / 3.0,
-            duration_ms: DurationStats {
-                mean: 20.0,
-                min: 10.0,
-                max: 30.0,
-                p50: 20.0,
-                p90: 28.0,
-                p99: 29.8,
-                std_dev: 8.0,
-            },
-            prediction: Some(crate::Prediction {
-                failure_probability: 0.25,
-                expected_ms: 21.0,
-                p90_ms: 29.0,
-                confidence: 0.5,
-                based_on: 3,
-            }),
-            total_ms: 60.0,
-            window_runs: 3,
-            ..PhaseReport::default()
-        };
-        let quoted = PhaseReport {
-            name: "say \"hi\"\\n\nnow".into(),
-            executions: 1,
-            successes: 1,
-            window_runs: 1,
-            ..PhaseReport::default()
-        };
-        Report {
-            enabled: true,
-            uptime_s: 2.5,
-            phases: vec![build, quoted],
-            predictions: PredictionsReport {
-                made: 4,
-                high_risk: 1,
-                accuracy: PredictionAccuracy {
-                    brier: Some(0.125),
-                    scored: 4,
-                    ..PredictionAccuracy::default()
-                },
-            },
-            anomalies: AnomaliesReport {
-                total: 3,
-                by_severity: BySeverity {
-                    low: 2,
-                    medium: 0,
-                    high: 1,
-                    critical: 0,
-                },
-                recent: Vec::new(),
-            },
-            resources: ResourcesReport {
-                monitored: true,
-                interval_ms: 1000,
-                samples: 5,
-                rss_mb: 2.0,
-                peak_rss_mb: 3.0,
-                cpu_percent: 50.0,
-                mean_cpu_percent: f64::NAN,
-            },
-            objectives: ObjectivesReport {
-                objectives: vec![ObjectiveReport {
-                    name: "latency".into(),
-                    health: 0.75,
-                    updates: 2,
-                    ..ObjectiveReport::default()
-                }],
-                overflowed: 0,
-            },
-            memory: crate::report::MemoryReport {
-                total_bytes: 1536,
-                components: [("registry".to_owned(), 1024), ("engine".to_owned(), 512)].into(),
-                ..Default::default()
-            },
-            runtime: RuntimeReport {
-                version: "0.1.0".into(),
-                errors_caught: 2,
-                errors_by_component: [("anomaly".to_owned(), 2)].into(),
-                ..RuntimeReport::default()
-            },
-            ..Report::default()
-        }
-    }
 
     /// Asserts that `text` has `line` as a whole line.
     fn assert_line(text: &str, line: &str) {
@@ -1024,7 +920,7 @@ mod tests {
 
     #[test]
     fn phases_are_counters_and_quantile_gauges() {
-        let text = prometheus_text(&sample());
+        let text = prometheus_text(&crate::export::sample::sample());
         for line in [
             "# TYPE analytics_phase_executions_total counter",
             "analytics_phase_executions_total{phase=\"build\"} 3",
@@ -1050,7 +946,7 @@ mod tests {
 
     #[test]
     fn only_predicted_phases_have_a_failure_probability() {
-        let text = prometheus_text(&sample());
+        let text = prometheus_text(&crate::export::sample::sample());
         let lines: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("analytics_phase_failure_probability{"))
@@ -1063,7 +959,7 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        let text = prometheus_text(&sample());
+        let text = prometheus_text(&crate::export::sample::sample());
         assert_line(
             &text,
             r#"analytics_phase_executions_total{phase="say \"hi\"\\n\nnow"} 1"#,
@@ -1074,7 +970,7 @@ mod tests {
 
     #[test]
     fn the_other_figures() {
-        let text = prometheus_text(&sample());
+        let text = prometheus_text(&crate::export::sample::sample());
         for line in [
             "analytics_predictions_total 4",
             "analytics_predictions_high_risk_total 1",
@@ -1102,7 +998,7 @@ mod tests {
 
     #[test]
     fn missing_figures_are_left_out_never_nan() {
-        let text = prometheus_text(&sample());
+        let text = prometheus_text(&crate::export::sample::sample());
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
             assert!(
@@ -1132,7 +1028,7 @@ mod tests {
 
     #[test]
     fn openmetrics_has_units_and_eof() {
-        let text = openmetrics_text(&sample());
+        let text = openmetrics_text(&crate::export::sample::sample());
         assert!(text.ends_with("# EOF\n"), "{text}");
         for line in [
             "# TYPE analytics_phase_executions counter",
