@@ -79,7 +79,7 @@ impl Shared {
     /// Lets the engines catch up on every phase's runs.
     fn process(&self) {
         self.engine
-            .process(&self.phases(), &self.config, &self.monitors);
+            .process(&self.phases(), &self.config, &self.monitors, None);
     }
 
     /// One tick of the background worker: catch up, then the timed work (resource samples,
@@ -646,22 +646,23 @@ impl Runtime {
     }
 
     fn build_report(&self) -> Report {
-        self.shared.process();
         let phases = self.shared.phases();
         let engine = &self.shared.engine;
-        let mut runs = Vec::new();
-        let mut scratch = Vec::new();
-        let phase_reports: Vec<_> = phases
-            .iter()
-            .map(|p| {
-                let mut report = p.report_with(&mut runs, &mut scratch);
-                engine.complete(p.id(), &mut report);
-                report
-            })
-            .collect();
-        let (predictions, anomalies, patterns, recommendations) = engine.sections();
         let config = &self.shared.config;
         let monitors = &self.shared.monitors;
+        let mut runs = Vec::new();
+        let mut scratch = Vec::new();
+        // The statistics first (from the logs), so that the engines' catch-up, if it is due an
+        // optimizer pass, reuses them rather than summarising every phase a second time.
+        let mut phase_reports: Vec<_> = phases
+            .iter()
+            .map(|p| p.report_with(&mut runs, &mut scratch))
+            .collect();
+        engine.process(&phases, config, monitors, Some(&mut phase_reports));
+        for (phase, report) in phases.iter().zip(&mut phase_reports) {
+            engine.complete(phase.id(), report);
+        }
+        let (predictions, anomalies, patterns, recommendations) = engine.sections();
         Report {
             enabled: self.is_enabled(),
             uptime_s: self.shared.started.elapsed().as_secs_f64(),

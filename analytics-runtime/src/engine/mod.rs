@@ -36,7 +36,7 @@ use crate::outcome::Outcome;
 use crate::phase::PhaseCell;
 use crate::predictive::{AccuracyParts, PhasePredictor, PredictorSettings};
 use crate::report::{
-    AnomaliesReport, Anomaly, CleanupReport, Pattern, Prediction, PredictionsReport,
+    AnomaliesReport, Anomaly, CleanupReport, Pattern, PhaseReport, Prediction, PredictionsReport,
     Recommendation, ResourcesReport, Severity,
 };
 use crate::run_log::{Cursor, Run};
@@ -198,14 +198,19 @@ impl Engine {
 
     /// Catches up on every phase's runs and the objectives' health updates. A panic is
     /// caught and counted against its component.
+    ///
+    /// `statistics`: the phases' reports from their logs, if the caller has them (a report
+    /// being built), in the order of `phases`; an optimizer pass then reuses them instead of
+    /// summarising every phase again.
     pub(crate) fn process(
         &self,
         phases: &[Arc<PhaseCell>],
         config: &AnalyticsConfig,
         monitors: &Monitors,
+        statistics: Option<&mut [PhaseReport]>,
     ) {
         let outbox = self.components.run(Component::Engine, || {
-            self.catch_up(phases, config, monitors)
+            self.catch_up(phases, config, monitors, statistics)
         });
         if let Some(outbox) = outbox {
             self.deliver(outbox, config);
@@ -222,6 +227,7 @@ impl Engine {
         phases: &[Arc<PhaseCell>],
         config: &AnalyticsConfig,
         monitors: &Monitors,
+        statistics: Option<&mut [PhaseReport]>,
     ) -> Outbox {
         let mut outbox = Outbox::default();
         let predictive = config.predictive.enabled;
@@ -315,7 +321,15 @@ impl Engine {
             state.optimizer_runs += 1;
             let state = &mut *state;
             let recommendations = self.components.run(Component::Optimizer, || {
-                optimizer_pass(state, phases, config, monitors)
+                let mut own;
+                let reports = match statistics {
+                    Some(reports) if reports.len() == phases.len() => reports,
+                    _ => {
+                        own = phases.iter().map(|p| p.report()).collect::<Vec<_>>();
+                        &mut own[..]
+                    }
+                };
+                optimizer_pass(state, phases, reports, config, monitors)
             });
             if let Some(recommendations) = recommendations {
                 state.recommendations = recommendations;
@@ -330,28 +344,25 @@ impl Engine {
 fn optimizer_pass(
     state: &EngineState,
     phases: &[Arc<PhaseCell>],
+    reports: &mut [PhaseReport],
     config: &AnalyticsConfig,
     monitors: &Monitors,
 ) -> Vec<Recommendation> {
     {
         {
-            let reports: Vec<_> = phases
-                .iter()
-                .map(|p| {
-                    let mut report = p.report();
-                    report.total_ms = state
-                        .phases
-                        .get(p.id())
-                        .map_or(0.0, |e| e.total_nanos / 1e6);
-                    report
-                })
-                .collect();
+            for (phase, report) in phases.iter().zip(reports.iter_mut()) {
+                report.total_ms = state
+                    .phases
+                    .get(phase.id())
+                    .map_or(0.0, |e| e.total_nanos / 1e6);
+            }
+            let reports = &*reports;
             let usage = state.resources.latest().map(|s| ResourceUsage {
                 rss_mb: s.rss_bytes as f64 / (1024.0 * 1024.0),
                 cpu_percent: s.cpu_percent,
             });
             let mut recommendations = optimizer::recommend(
-                &reports,
+                reports,
                 &OptimizerThresholds {
                     phase_slow_s: config.thresholds.phase_slow,
                     memory_high_mb: config.thresholds.memory_high,
