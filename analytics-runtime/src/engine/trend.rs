@@ -9,7 +9,7 @@
 use crate::report::{Prediction, TrendPoint};
 
 /// Closed spans kept per phase at most.
-pub(crate) const TREND_POINTS: usize = 64;
+pub(crate) const TREND_POINTS: usize = 32;
 
 /// Runs in a span at first: fewer would make each point's failure rate 0 % or 100 %.
 const FIRST_STRIDE: u64 = 8;
@@ -108,7 +108,8 @@ impl Trend {
     /// The trend's points, oldest first: the closed spans, then the runs since the last one
     /// (if any) with `now` as their prediction.
     pub(crate) fn points(&self, now: Option<Prediction>) -> Vec<TrendPoint> {
-        let mut points: Vec<TrendPoint> = self.closed.iter().map(Span::point).collect();
+        let mut points = Vec::with_capacity(self.closed.len() + 1);
+        points.extend(self.closed.iter().map(Span::point));
         if self.open.runs > 0 {
             let mut open = self.open;
             open.predicted(now);

@@ -105,7 +105,7 @@ pub struct PhaseReport {
     #[serde(default)]
     pub resources: Option<PhaseResources>,
     /// The failure rate and the failure prediction over the phase's whole history, oldest
-    /// first, in at most 65 points (spans of runs that merge pairwise as the history grows).
+    /// first, in at most 33 points (spans of runs that merge pairwise as the history grows).
     /// Empty until the engine has read the phase's runs.
     #[serde(default)]
     pub trend: Vec<TrendPoint>,
