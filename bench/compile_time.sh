@@ -8,6 +8,7 @@
 #   bench/compile_time.sh --release    # release profile
 #   bench/compile_time.sh --fns 500    # another size
 #   bench/compile_time.sh --no-init    # neither crate calls analytics_runtime::init
+#   bench/compile_time.sh --shape 3    # every fn of one shape (0 value, 1 Result, 2 method, 3 async)
 #   KEEP=1 bench/compile_time.sh       # keep the generated crates (path printed)
 #
 # Two numbers per crate:
@@ -29,6 +30,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 fns=200
 init=1
+shape=
 profile_flag=()
 profile=dev
 while [[ $# -gt 0 ]]; do
@@ -36,7 +38,12 @@ while [[ $# -gt 0 ]]; do
         --release) profile_flag=(--release); profile=release ;;
         --fns) fns="$2"; shift ;;
         --no-init) init=0 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        --shape)
+            shape="$2"
+            shift
+            [[ "$shape" =~ ^[0-3]$ ]] || { echo "--shape takes 0 to 3" >&2; exit 2; }
+            ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -48,6 +55,9 @@ if [[ -z "${KEEP:-}" ]]; then
 else
     echo "generated crates kept in $tmp" >&2
 fi
+
+# shape_of I: the shape of function I, cycling through the four unless --shape fixes one.
+shape_of() { if [[ -n "$shape" ]]; then echo "$shape"; else echo $(($1 % 4)); fi; }
 
 # gen NAME ATTR [DEP]: writes $tmp/NAME, a crate whose phase fns carry ATTR (empty: none) and
 # that also depends on DEP (a Cargo.toml dependency line).
@@ -80,7 +90,7 @@ EOF
         echo "#[derive(Debug)] pub struct Stage { factor: u64 }"
         echo
         for ((i = 0; i < fns; i++)); do
-            case $((i % 4)) in
+            case $(shape_of "$i") in
                 0) printf '%s\npub fn phase_%d(x: u64) -> u64 {\n    black_box(x).wrapping_mul(%d).rotate_left(3)\n}\n\n' "$attr" "$i" "$i" ;;
                 1) printf '%s\npub fn phase_%d(x: u64) -> Result<u64, PhaseError> {\n    let y = black_box(x).wrapping_add(%d);\n    if y %% 7 == 0 { Err(PhaseError(y)) } else { Ok(y / 2) }\n}\n\n' "$attr" "$i" "$i" ;;
                 2) printf 'impl Stage {\n    %s\n    pub fn phase_%d(&self, x: u64) -> u64 {\n        black_box(x).wrapping_mul(self.factor ^ %d)\n    }\n}\n\n' "$attr" "$i" "$i" ;;
@@ -102,7 +112,7 @@ EOF
         echo "    let stage = Stage { factor: 3 };"
         echo "    let mut acc = 0u64;"
         for ((i = 0; i < fns; i++)); do
-            case $((i % 4)) in
+            case $(shape_of "$i") in
                 0) echo "    acc = acc.wrapping_add(phase_$i(acc));" ;;
                 1) echo "    acc = acc.wrapping_add(phase_$i(acc).unwrap_or(1));" ;;
                 2) echo "    acc = acc.wrapping_add(stage.phase_$i(acc));" ;;
@@ -142,7 +152,9 @@ for name in phases_without phases_with phases_tracing; do
 done
 
 ratio() { echo "scale=4; $1 / $2" | bc; }
-printf '\ncompile time, %d phase fns, %s profile (rustc %s)\n' "$fns" "$profile" "$(rustc --version | cut -d' ' -f2)"
+shapes="all four shapes"
+[[ -n "$shape" ]] && shapes="shape $shape only"
+printf '\ncompile time, %d phase fns (%s), %s profile (rustc %s)\n' "$fns" "$shapes" "$profile" "$(rustc --version | cut -d' ' -f2)"
 printf '%-38s %9s %18s %7s %21s %7s\n' "" "without" "#[analyzed_phase]" "ratio" \
     "#[tracing::instrument]" "ratio"
 row() {
