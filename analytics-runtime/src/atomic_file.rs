@@ -2,12 +2,65 @@
 //!
 //! [`write_atomic`] writes the new contents beside the target, syncs them
 //! and renames them over it, so a crash leaves either the old file or the
-//! new one, never a mix. Used for the configuration file; meant for reports
-//! and snapshots too.
+//! new one, never a mix: the configuration file, periodic reports and
+//! snapshots. [`remove_stale_temporaries`] clears what killed writers left.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// The prefix of the temporary files [`write_atomic`] creates for `name`: `.name.`
+fn temporary_prefix(name: &std::ffi::OsStr) -> OsString {
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    prefix
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the temporary files of [`write_atomic`] for `path` that were last modified more
+/// than `older_than` ago: what a writer killed between creating and renaming one (SIGKILL,
+/// power loss) leaves behind. A live writer's file is seconds old at most, so it is never
+/// touched. Best effort: returns how many files were removed.
+pub(crate) fn remove_stale_temporaries(path: &Path, older_than: Duration) -> usize {
+    let Some(name) = path.file_name() else {
+        return 0;
+    };
+    let prefix = temporary_prefix(name);
+    let (prefix, Some(cutoff)) = (
+        prefix.to_string_lossy().into_owned(),
+        SystemTime::now().checked_sub(older_than),
+    ) else {
+        return 0;
+    };
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            file_name.starts_with(&prefix) && file_name.ends_with(".tmp")
+        })
+        .filter(|entry| {
+            // `DirEntry::metadata` does not follow symlinks: only regular files go.
+            entry.metadata().is_ok_and(|meta| {
+                meta.is_file() && meta.modified().is_ok_and(|modified| modified < cutoff)
+            })
+        })
+        .filter(|entry| fs::remove_file(entry.path()).is_ok())
+        .count()
+}
 
 /// Writes `contents` to a fresh temporary file beside `path` (unique name, created
 /// exclusively, mode 0o600 on unix, by `tempfile`), syncs it and renames it over `path`.
@@ -28,13 +81,8 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
             "the path does not name a file",
         ));
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
+    let dir = parent_dir(path);
+    let prefix = temporary_prefix(name);
     // `tempfile` creates the file with O_EXCL under a random name (never following a
     // symlink) and mode 0o600, and deletes it if anything below fails.
     let mut tmp = tempfile::Builder::new()
@@ -161,5 +209,37 @@ mod tests {
             }
         });
         assert_eq!(names(dir.path()), ["report.json"]);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_fresh_ones_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.json");
+        write_atomic(&path, b"{}").unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let make = |name: &str, old: bool| {
+            let file = fs::File::create(dir.path().join(name)).unwrap();
+            if old {
+                file.set_modified(hour_ago).unwrap();
+            }
+        };
+        make(".snapshot.json.aB3xYz.tmp", true); // a killed writer's: goes
+        make(".snapshot.json.Qw12er.tmp", false); // a live writer's: stays
+        make(".report.json.aB3xYz.tmp", true); // another target's: stays
+        make("snapshot.json.tmp", true); // not ours: stays
+        assert_eq!(remove_stale_temporaries(&path, Duration::from_secs(600)), 1);
+        assert_eq!(
+            names(dir.path()),
+            [
+                ".report.json.aB3xYz.tmp",
+                ".snapshot.json.Qw12er.tmp",
+                "snapshot.json",
+                "snapshot.json.tmp"
+            ]
+        );
+        // Nothing to do, or no directory at all: nothing happens.
+        assert_eq!(remove_stale_temporaries(&path, Duration::from_secs(600)), 0);
+        let missing = dir.path().join("no/such/dir/snapshot.json");
+        assert_eq!(remove_stale_temporaries(&missing, Duration::ZERO), 0);
     }
 }

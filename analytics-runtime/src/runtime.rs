@@ -472,9 +472,34 @@ impl Runtime {
         Ok(stats)
     }
 
+    /// Removes what writers killed mid-write (SIGKILL, power loss) left beside the snapshot and
+    /// the report file: temporary files over ten minutes old. Logged when there were any.
+    fn remove_stale_temporaries(&self) {
+        const STALE: std::time::Duration = std::time::Duration::from_secs(600);
+        let config = &self.shared.config;
+        for path in [
+            &config.persistence.snapshot_path,
+            &config.reporting.json_path,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let removed = crate::atomic_file::remove_stale_temporaries(path, STALE);
+            if removed > 0 {
+                tracing::info!(
+                    target: "analytics_runtime",
+                    path = %path.display(),
+                    removed,
+                    "removed temporary files that interrupted writes left beside the file"
+                );
+            }
+        }
+    }
+
     /// Restores `persistence.snapshot_path` if it exists (at `init`): a corrupt or foreign
     /// file is logged and recorded in the report, and the runtime starts empty.
     pub(crate) fn restore_configured(&self) {
+        self.remove_stale_temporaries();
         let Some(path) = self.shared.config.persistence.snapshot_path.clone() else {
             return;
         };

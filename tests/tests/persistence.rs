@@ -207,6 +207,41 @@ fn kill_while_writing(rounds: u32) {
     );
 }
 
+/// A writer killed between creating its temporary file and renaming it leaves the file
+/// behind; the next runtime with that snapshot path removes it once it is ten minutes old.
+#[test]
+fn temporaries_left_by_killed_writers_are_removed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.json");
+    let rt = Runtime::new(config_with_snapshot(&path));
+    flaky_history(&rt, 30);
+    rt.snapshot(&path).unwrap();
+    rt.shutdown();
+    let stale = dir.path().join(".snapshot.json.k1LLed.tmp");
+    let live = dir.path().join(".snapshot.json.wr1t1n.tmp");
+    std::fs::write(&stale, b"{\"format\": \"half a snaps").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    std::fs::write(&live, b"{").unwrap();
+
+    let restarted = Runtime::new(config_with_snapshot(&path));
+    assert!(!stale.exists(), "the stale temporary file is still there");
+    assert!(
+        live.exists(),
+        "a recent temporary file may be a live writer's"
+    );
+    let runtime = restarted.report().runtime;
+    assert_eq!(runtime.snapshot_error, None);
+    assert_eq!(
+        runtime.restored_runs, 60,
+        "the snapshot itself was restored"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn sigkill_while_writing_snapshots_never_leaves_a_corrupt_one() {
