@@ -111,6 +111,12 @@ impl RunLog {
         }
     }
 
+    /// Appends to stripe `stripe`, whichever thread calls (tests interleave stripes at will).
+    #[cfg(test)]
+    fn push_to(&self, stripe: usize, at: u64, nanos: u64, outcome: Outcome) {
+        self.push_to_new_stripe(stripe & (STRIPES - 1), at, nanos, outcome);
+    }
+
     #[cold]
     #[inline(never)]
     fn push_to_new_stripe(&self, stripe: usize, at: u64, nanos: u64, outcome: Outcome) {
@@ -250,6 +256,41 @@ mod tests {
         assert_eq!(log.read_since(&mut cursor, &mut out), 0);
         assert_eq!(out.len(), 30);
         assert!(out.windows(2).all(|w| w[0].at <= w[1].at));
+    }
+
+    proptest::proptest! {
+        /// Whatever the interleaving of stripes and the points where the engine reads,
+        /// readers see every run once, in the order runs ended.
+        #[test]
+        fn merged_reads_are_complete_and_in_end_order(
+            stripes in proptest::collection::vec(0..STRIPES, 1..400),
+            reads in proptest::collection::vec(0usize..400, 0..6),
+            window in 1usize..64,
+        ) {
+            let log = RunLog::new(window);
+            let mut cursor = Cursor::default();
+            let (mut seen, mut out) = (Vec::new(), Vec::new());
+            for (at, &stripe) in stripes.iter().enumerate() {
+                // Run `at` ends at clock reading `at`: the order to give back.
+                log.push_to(stripe, at as u64, at as u64, Outcome::Success);
+                if reads.contains(&at) {
+                    proptest::prop_assert_eq!(log.read_since(&mut cursor, &mut out), 0);
+                    seen.extend(out.iter().map(|r| r.at));
+                }
+            }
+            log.read_since(&mut cursor, &mut out);
+            seen.extend(out.iter().map(|r| r.at));
+            let n = stripes.len() as u64;
+            // Each read returns every run pushed since the last one, merged in end order, so
+            // all reads together are every run, once, in order.
+            let expected: Vec<u64> = (0..n).collect();
+            proptest::prop_assert_eq!(&seen, &expected);
+            let mut recent = Vec::new();
+            log.recent(&mut recent);
+            let tail: Vec<u64> = (n.saturating_sub(window as u64)..n).collect();
+            proptest::prop_assert_eq!(recent.iter().map(|r| r.at).collect::<Vec<_>>(), tail);
+            proptest::prop_assert_eq!(log.appended(), n);
+        }
     }
 
     #[test]
