@@ -24,19 +24,41 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 /// How long a test waits for an event the background worker emits before it fails.
 const DEADLINE: Duration = Duration::from_secs(5);
 
-/// Every target and level the README documents, and no other.
-const DOCUMENTED: &[(&str, Level)] = &[
-    ("analytics_runtime::predictive", Level::WARN),
-    ("analytics_runtime::anomaly", Level::WARN),
-    ("analytics_runtime::anomaly", Level::INFO),
-    ("analytics_runtime::resources", Level::WARN),
-    ("analytics_runtime::report", Level::INFO),
-    ("analytics_runtime::report", Level::WARN),
-    ("analytics_runtime", Level::ERROR),
-    ("analytics_runtime", Level::WARN),
-    ("analytics_runtime", Level::INFO),
-    ("analytics_runtime", Level::DEBUG),
-];
+/// Every `(target, level)` the README's table of `tracing` events documents, read from the
+/// README itself so that the test and the documentation cannot drift apart.
+fn documented() -> &'static [(String, Level)] {
+    static TABLE: OnceLock<Vec<(String, Level)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let readme = include_str!("../../README.md");
+        let table: Vec<(String, Level)> = readme
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.strip_prefix("| `analytics_runtime")?.split('|');
+                let target = format!(
+                    "analytics_runtime{}",
+                    cells.next()?.trim().trim_end_matches('`')
+                );
+                Some((target, cells.next()?.to_owned()))
+            })
+            .flat_map(|(target, levels)| {
+                [
+                    ("error", Level::ERROR),
+                    ("warn", Level::WARN),
+                    ("info", Level::INFO),
+                    ("debug", Level::DEBUG),
+                ]
+                .into_iter()
+                .filter(move |(word, _)| levels.contains(word))
+                .map(move |(_, level)| (target.clone(), level))
+            })
+            .collect();
+        assert!(
+            table.len() >= 9,
+            "the README's table of tracing events was not found: {table:?}"
+        );
+        table
+    })
+}
 
 /// One captured event.
 #[derive(Debug, Clone)]
@@ -184,7 +206,7 @@ fn check_runtime_events() -> usize {
             "an event of the runtime outside its targets: {event:#?}"
         );
         assert!(
-            DOCUMENTED
+            documented()
                 .iter()
                 .any(|(target, level)| event.is(target) && event.level == *level),
             "an undocumented target or level: {event:#?}"
