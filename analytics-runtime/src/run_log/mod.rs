@@ -180,13 +180,15 @@ impl RunLog {
     }
 }
 
+/// The durations of `runs`, for the tests' comparisons.
+#[cfg(test)]
+fn nanos(runs: &[Run]) -> Vec<u64> {
+    runs.iter().map(|r| r.nanos).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nanos(runs: &[Run]) -> Vec<u64> {
-        runs.iter().map(|r| r.nanos).collect()
-    }
 
     #[test]
     fn keeps_exactly_the_last_window_runs_in_order() {

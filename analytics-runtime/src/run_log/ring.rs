@@ -186,11 +186,8 @@ impl Ring {
 
 #[cfg(test)]
 mod tests {
+    use super::super::nanos;
     use super::*;
-
-    fn nanos(runs: &[Run]) -> Vec<u64> {
-        runs.iter().map(|r| r.nanos).collect()
-    }
 
     #[test]
     fn runs_round_trip_with_their_end_time() {
