@@ -1,5 +1,5 @@
 //! `cargo bench -p analytics-bench`: divan's detailed statistics for the plain call, the
-//! clock pair and one variant of the table.
+//! `Instant::now()` pair, the raw TSC pair and one variant of the table.
 //!
 //! The variant is chosen with `ANALYTICS_BENCH_VARIANT` (a name from
 //! `cargo run --release -p analytics-bench -- --list`; default `analyzed-default`) and is
@@ -42,6 +42,7 @@ fn main() {
         std::hint::black_box(variant.call(i));
     }
     std::thread::sleep(Duration::from_millis(100));
+    analytics_bench::workload::calibrate_tsc();
     VARIANT.get_or_init(|| variant);
     eprintln!("variant: {name} ({})", variant.label);
     divan::main();
@@ -58,6 +59,12 @@ fn plain() -> u64 {
 #[divan::bench]
 fn clock_pair() -> u64 {
     workload::clock_pair(black_box(7))
+}
+
+/// Two raw timestamp-counter reads around the body (the physical limit).
+#[divan::bench]
+fn tsc_pair() -> u64 {
+    workload::tsc_pair(black_box(7))
 }
 
 /// The variant chosen by `ANALYTICS_BENCH_VARIANT`, one call per iteration; for

@@ -10,7 +10,8 @@
 //!
 //! Every variant instruments the same `#[inline(never)]` function
 //! (`black_box(x).wrapping_mul(31)`, see [`workload`]): the plain call; an `Instant::now()`
-//! pair (the floor any duration measurement pays); `#[analyzed_phase]` before `init`, with
+//! pair (the floor of a measurement through the OS clock); two raw timestamp-counter reads
+//! (`quanta::Clock::raw`, the physical limit the runtime's cost is compared with, issue 14); `#[analyzed_phase]` before `init`, with
 //! `enabled: false`, with the default config and with each engine off; `tracing`'s
 //! `#[instrument]` without a subscriber and with a `Registry`; `fastrace`'s `#[trace]` without a
 //! reporter and with one (under a root span); a `metrics` histogram record with the Prometheus

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! analytics-bench [--rounds N] [--ms N] [--trials N] [--quick] [--only A,B] [--no-extras]
+//!                 [--extras A,B]
 //!                 [--nab-data DIR] [--json FILE]
 //! analytics-bench child JOB [ARG] [--ms N] [--trials N]     (internal: one job, one process)
 //! ```
@@ -11,7 +12,8 @@
 //!   report measurements (default 9; NAB runs at most 3);
 //! * `--quick`: `--rounds 1 --ms 250 --trials 3`;
 //! * `--only A,B`: these per-call variants only (names as in `--list`);
-//! * `--no-extras`: skip threads, report, async and NAB; `--nab-data DIR`: the NAB corpus
+//! * `--no-extras`: skip threads, report, async and NAB; `--extras A,B`: only these of them
+//!   (e.g. `--extras async`); `--nab-data DIR`: the NAB corpus
 //!   (default `../shared/data/nab/data` next to the workspace);
 //! * `--json FILE`: also write every child's raw result, one JSON line each.
 
@@ -24,11 +26,15 @@ use analytics_bench::measure::median;
 use analytics_bench::table::{CallRow, Results};
 use analytics_bench::variant;
 
+/// The jobs besides the per-call variants, in the order they run.
+const EXTRAS: [&str; 4] = ["async", "threads", "report", "nab"];
+
 struct Options {
     rounds: usize,
     budget: Budget,
     only: Option<Vec<String>>,
-    extras: bool,
+    /// The extra jobs to run (`async`, `threads`, `report`, `nab`).
+    extras: Vec<String>,
     nab_data: Option<String>,
     json: Option<String>,
 }
@@ -47,7 +53,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             trials: 9,
         },
         only: None,
-        extras: true,
+        extras: EXTRAS.iter().map(|e| (*e).to_owned()).collect(),
         nab_data: None,
         json: None,
     };
@@ -69,7 +75,21 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let list = args.next().ok_or("--only needs a list of variants")?;
                 options.only = Some(list.split(',').map(str::to_owned).collect());
             }
-            "--no-extras" => options.extras = false,
+            "--no-extras" => options.extras.clear(),
+            "--extras" => {
+                let list = args.next().ok_or("--extras needs a list of jobs")?;
+                options.extras = list.split(',').map(str::to_owned).collect();
+                if let Some(bad) = options
+                    .extras
+                    .iter()
+                    .find(|e| !EXTRAS.contains(&e.as_str()))
+                {
+                    return Err(format!(
+                        "--extras: no job {bad} (jobs: {})",
+                        EXTRAS.join(",")
+                    ));
+                }
+            }
             "--nab-data" => {
                 options.nab_data = Some(args.next().ok_or("--nab-data needs a dir")?.clone())
             }
@@ -192,8 +212,8 @@ fn parent(options: &Options) -> ExitCode {
             }
         }
     }
-    if options.extras {
-        for job in ["async", "threads", "report", "nab"] {
+    for job in EXTRAS {
+        if options.extras.iter().any(|e| e == job) {
             eprintln!("{job} ...");
             let arg = if job == "nab" {
                 options.nab_data.as_deref()

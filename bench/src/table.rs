@@ -77,6 +77,7 @@ impl Results {
     }
 
     fn render_table(&self, out: &mut String) {
+        let tsc = self.overhead("tsc-pair");
         let floor = self.overhead("clock-pair");
         let tracing = self.overhead("tracing-registry");
         let _ = writeln!(
@@ -91,10 +92,17 @@ impl Results {
         );
         let _ = writeln!(
             out,
-            "{:<44} {:>9} {:>17} {:>9} {:>15} {:>8} {:>9}",
-            "variant", "ns/call", "[p25-p75]", "overhead", "rounds min-max", "x floor", "x tracing"
+            "{:<44} {:>9} {:>17} {:>9} {:>15} {:>6} {:>9} {:>9}",
+            "variant",
+            "ns/call",
+            "[p25-p75]",
+            "overhead",
+            "rounds min-max",
+            "x TSC",
+            "x Instant",
+            "x tracing"
         );
-        let _ = writeln!(out, "{}", "-".repeat(44 + 9 + 17 + 9 + 15 + 8 + 9 + 6));
+        let _ = writeln!(out, "{}", "-".repeat(44 + 9 + 17 + 9 + 15 + 6 + 9 + 9 + 7));
         for row in &self.calls {
             let label = variant::by_name(row.name).map_or(row.name, |v| v.label);
             if let Some(why) = &row.skipped {
@@ -129,11 +137,12 @@ impl Results {
             };
             let _ = writeln!(
                 out,
-                "{label:<44} {:>9.2} {:>17} {:>9.2} {:>15} {:>8} {:>9}{engine}",
+                "{label:<44} {:>9.2} {:>17} {:>9.2} {:>15} {:>6} {:>9} {:>9}{engine}",
                 ns.median,
                 format!("[{:.2}-{:.2}]", ns.p25, ns.p75),
                 overhead,
                 rounds,
+                ratio(tsc),
                 ratio(floor),
                 ratio(tracing),
             );
@@ -141,7 +150,8 @@ impl Results {
         let _ = writeln!(
             out,
             "\noverhead = median of (variant batch - neighbouring plain batch) per call; \
-             x floor = overhead / clock pair's overhead;\n\
+             x TSC = overhead / the raw TSC pair's overhead (the physical limit);\n\
+             x Instant = overhead / the Instant::now() pair's overhead; \
              x tracing = overhead / (tracing #[instrument] + Registry)'s overhead. \
              The engine's background thread was checked running (/proc) for every \
              engines-on variant.\n"
@@ -155,10 +165,13 @@ impl Results {
                     let phase = Spread::of(&samples.variant);
                     let plain = Spread::of(&samples.plain);
                     let overhead = Spread::of(&samples.overhead);
+                    let x_tsc = self
+                        .overhead("tsc-pair")
+                        .map_or_else(|| "-".into(), |t| format!("{:.2}", overhead.median / t));
                     let _ = writeln!(
                         out,
                         "{:<44} {:.2} ns/call vs {:.2} without the attribute: overhead {:.2} ns \
-                         [{:.2}-{:.2}] (default config)",
+                         [{:.2}-{:.2}], {x_tsc} x TSC (default config)",
                         "async phase polled to completion",
                         phase.median,
                         plain.median,
@@ -249,7 +262,7 @@ impl Results {
     fn render_targets(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "\nIssue 6 targets (informational; nothing here fails a build):"
+            "\nIssue 6 and 14 targets (informational; nothing here fails a build):"
         );
         let mut check = |ok: Option<bool>, what: String| {
             let mark = match ok {
@@ -262,6 +275,32 @@ impl Results {
         let default = self.overhead("analyzed-default");
         let floor = self.overhead("clock-pair");
         let tracing = self.overhead("tracing-registry");
+        let tsc = self.overhead("tsc-pair");
+        match (default, tsc) {
+            (Some(d), Some(t)) => check(
+                Some(d <= 1.3 * t),
+                format!(
+                    "default config overhead <= 1.3x the raw TSC pair's (issue 14): {d:.2} ns vs \
+                     {t:.2} ns ({:.3}x)",
+                    d / t
+                ),
+            ),
+            _ => check(None, "default config vs raw TSC pair: not measured".into()),
+        }
+        let async_overhead = self.extras.iter().find_map(|extra| match extra {
+            JobResult::Async { samples, .. } => Some(median(&samples.overhead)),
+            _ => None,
+        });
+        if let (Some(a), Some(t)) = (async_overhead, tsc) {
+            check(
+                Some(a <= 1.3 * t),
+                format!(
+                    "async phase overhead <= 1.3x the raw TSC pair's (issue 14): {a:.2} ns vs \
+                     {t:.2} ns ({:.3}x)",
+                    a / t
+                ),
+            );
+        }
         match (default, floor) {
             (Some(d), Some(f)) => check(
                 Some(d <= 1.5 * f),

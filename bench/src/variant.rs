@@ -21,8 +21,10 @@ use crate::workload;
 pub enum Kind {
     /// No instrumentation.
     Plain,
-    /// An `Instant::now()` pair: the floor.
+    /// An `Instant::now()` pair: the floor of a measurement through the OS clock.
     ClockPair,
+    /// Two raw timestamp-counter reads (`quanta::Clock::raw`): the physical floor.
+    TscPair,
     /// `#[analyzed_phase]` with the global runtime never initialised.
     AnalyzedBeforeInit,
     /// `#[analyzed_phase]` after `init` with this config (JSON, the rest defaults).
@@ -63,6 +65,11 @@ const fn v(name: &'static str, label: &'static str, kind: Kind) -> Variant {
 pub const ALL: &[Variant] = &[
     v("plain", "plain call", Kind::Plain),
     v("clock-pair", "Instant::now() pair (floor)", Kind::ClockPair),
+    v(
+        "tsc-pair",
+        "raw TSC pair, quanta::Clock::raw",
+        Kind::TscPair,
+    ),
     v(
         "analyzed-before-init",
         "#[analyzed_phase], before init",
@@ -191,6 +198,7 @@ impl Variant {
         let mut installed = Installed::default();
         match self.kind {
             Kind::Plain | Kind::ClockPair | Kind::AnalyzedBeforeInit => {}
+            Kind::TscPair => workload::calibrate_tsc(),
             Kind::Analyzed(json) => {
                 analytics_runtime::init(config(json)?).map_err(|e| e.to_string())?;
             }
@@ -234,6 +242,7 @@ impl Variant {
         match self.kind {
             Kind::Plain => workload::plain(x),
             Kind::ClockPair => workload::clock_pair(x),
+            Kind::TscPair => workload::tsc_pair(x),
             Kind::AnalyzedBeforeInit | Kind::Analyzed(_) => workload::analyzed(x),
             Kind::Tracing { .. } => workload::instrumented(x),
             Kind::Fastrace { .. } => workload::traced(x),
@@ -248,6 +257,7 @@ impl Variant {
         match self.kind {
             Kind::Plain => time_calls(BATCH, workload::plain),
             Kind::ClockPair => time_calls(BATCH, workload::clock_pair),
+            Kind::TscPair => time_calls(BATCH, workload::tsc_pair),
             Kind::AnalyzedBeforeInit | Kind::Analyzed(_) => time_calls(BATCH, workload::analyzed),
             Kind::Tracing { .. } => time_calls(BATCH, workload::instrumented),
             Kind::Fastrace { reporter: false } => time_calls(BATCH, workload::traced),
