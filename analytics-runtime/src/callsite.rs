@@ -33,7 +33,8 @@ pub struct Callsite {
     site: Site,
     /// The global runtime's phase, leaked once per call site: the global runtime lives for
     /// the whole process, so this never dangles and costs one small box per annotated fn.
-    global_phase: OnceLock<&'static Arc<PhaseCell>>,
+    /// The phase itself, not its `Arc`: one dependent load less per call.
+    global_phase: OnceLock<&'static PhaseCell>,
     /// What a call should do, cached from the dispatch state (see [`dispatch`]).
     interest: AtomicU8,
     /// Whether the call site is in the dispatch registry.
@@ -147,7 +148,9 @@ impl Callsite {
                     return PhaseGuard::start_global(phase);
                 }
                 if let Some(phase) = runtime.phase(self.name, self.site) {
-                    let phase = self.global_phase.get_or_init(|| Box::leak(Box::new(phase)));
+                    let phase = self
+                        .global_phase
+                        .get_or_init(|| &**Box::leak(Box::new(phase)));
                     return PhaseGuard::start_global(phase);
                 }
             }
@@ -176,6 +179,8 @@ struct Active {
 }
 
 impl Active {
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     fn new(phase: PhaseRef) -> Active {
         Active {
             phase,
@@ -196,14 +201,16 @@ impl Active {
         }
     }
 
-    #[inline]
+    /// Ends the run: the second clock reading, then the raw readings go to the phase's log
+    /// (converted to nanoseconds by its readers, off the hot path).
+    #[inline(always)]
     fn end(&self, outcome: Outcome) {
         let end = clock::now();
-        let nanos = clock::nanos_between(self.start, end);
-        match &self.phase {
-            PhaseRef::Global(phase) => phase.record_at(end, nanos, outcome),
-            PhaseRef::Shared(phase) => phase.record_at(end, nanos, outcome),
-        }
+        let phase: &PhaseCell = match &self.phase {
+            PhaseRef::Global(phase) => phase,
+            PhaseRef::Shared(phase) => phase,
+        };
+        phase.record_ticks(self.start, end, outcome);
     }
 }
 
@@ -238,8 +245,9 @@ impl PhaseGuard {
         }
     }
 
-    #[inline]
-    fn start_global(phase: &'static Arc<PhaseCell>) -> PhaseGuard {
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
+    fn start_global(phase: &'static PhaseCell) -> PhaseGuard {
         PhaseGuard {
             active: ManuallyDrop::new(Some(Active::new(PhaseRef::Global(phase)))),
         }
@@ -263,6 +271,15 @@ impl PhaseGuard {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub fn finish(mut self, outcome: Outcome) {
+        // Inline check, out-of-line work (one call): a disabled phase pays one branch here,
+        // and each annotated function gets a call, not a copy of the recording path.
+        if self.active.is_some() {
+            self.end_finished(outcome);
+        }
+    }
+
+    #[inline(never)]
+    fn end_finished(&mut self, outcome: Outcome) {
         // By reference, then cleared in place: moving the run out of the guard would copy it
         // through the stack and stall on store forwarding.
         if let Some(active) = self.active.as_ref() {

@@ -77,18 +77,41 @@ impl PhaseCell {
         self.record_at(crate::clock::now(), nanos, outcome);
     }
 
-    /// Records one run that ended at the raw clock reading `at`. Lock-free and allocation-free
-    /// (after the calling thread's first run of this phase).
-    #[inline]
+    /// Records one run that ended at the raw clock reading `at`.
     pub(crate) fn record_at(&self, at: u64, nanos: u64, outcome: Outcome) {
-        match outcome {
-            Outcome::Success => {
-                // A plain store when a streak is running; skip the write when it is already 0
-                // so concurrent successes do not bounce the cache line.
-                if self.failure_streak.load(Relaxed) != 0 {
-                    self.failure_streak.store(0, Relaxed);
-                }
+        self.count(outcome);
+        self.log.push(at, nanos, outcome);
+    }
+
+    /// Records one run timed by the raw clock readings `start` and `end` (the hot path: the
+    /// duration is converted to nanoseconds when it is read). Lock-free, allocation-free and,
+    /// for a success, free of atomic read-modify-writes (after the calling thread's first run
+    /// of this phase).
+    #[inline(always)]
+    pub(crate) fn record_ticks(&self, start: u64, end: u64, outcome: Outcome) {
+        self.count(outcome);
+        self.log.push_ticks(start, end, outcome);
+    }
+
+    /// Counts a run's outcome, before the run is appended (see `report_with`).
+    #[inline(always)]
+    fn count(&self, outcome: Outcome) {
+        if outcome == Outcome::Success {
+            // A plain store when a streak is running; skip the write when it is already 0
+            // so concurrent successes do not bounce the cache line.
+            if self.failure_streak.load(Relaxed) != 0 {
+                self.failure_streak.store(0, Relaxed);
             }
+        } else {
+            self.count_unsuccessful(outcome);
+        }
+    }
+
+    /// Out of line: a success, the common case, inlines to one load and a branch.
+    #[inline(never)]
+    fn count_unsuccessful(&self, outcome: Outcome) {
+        match outcome {
+            Outcome::Success => {}
             Outcome::Failure | Outcome::Panic => {
                 self.failures.fetch_add(1, Relaxed);
                 if outcome == Outcome::Panic {
@@ -102,7 +125,6 @@ impl PhaseCell {
                 self.cancelled.fetch_add(1, Relaxed);
             }
         }
-        self.log.push(at, nanos, outcome);
     }
 
     /// Heap bytes this phase holds (its name and its run log).

@@ -1,45 +1,59 @@
-//! The per-phase log of recent runs: a few lock-free rings ("stripes"), each written by the
-//! threads assigned to it, read back merged in the order the runs ended.
+//! The per-phase log of recent runs: a few lock-free rings ("stripes"), each written by one
+//! thread at a time, read back merged in the order the runs ended.
 //!
-//! The hot path picks its thread's stripe (a thread-local byte), appends with one `fetch_add`
-//! and three stores and never allocates once the stripe exists. Threads are spread over the
-//! stripes in the order they first record, so two threads running the same phase write to
-//! different cache lines instead of taking turns on one counter (a phase hit by one thread
-//! uses, and allocates, one stripe).
+//! # Stripes
+//! The first [`OWNED_STRIPES`] threads that record (at once) each own a stripe, the same one in
+//! every phase, until they exit: a thread-local byte says which. An owner is its stripe's only
+//! writer, so the hot path appends with one load and three plain stores, no atomic
+//! read-modify-write and no lock (see [`ring`]). Further threads share one more stripe and
+//! take turns on it under a lock; they are correct and a little slower. Two threads running the
+//! same phase thus write to different cache lines, and a phase hit by one thread uses, and
+//! allocates, one stripe.
 //!
-//! Two readers copy runs out: the report (the last `window` runs, for statistics) and the
-//! engine, which catches up on every run since it last looked ([`RunLog::read_since`]). Each
-//! run carries the clock reading at which it ended, so runs read from several stripes are put
-//! back in order before anyone sees them.
+//! # Readers
+//! Two readers copy runs out: the report and snapshots (the last runs, for statistics and for
+//! the history saved), and the engine, which catches up on every run since it last looked
+//! ([`RunLog::read_since`]). Each run carries the clock reading at which it ended, so runs read
+//! from several stripes are put back in order before anyone sees them. A reader never sees a
+//! run assembled from two runs, and the last runs of a full stripe are always all there,
+//! whatever its writer does (see [`ring`]).
 //!
-//! Each stripe holds a power of two of at least `window` and at least [`ENGINE_BACKLOG`] runs,
-//! so the engine, which looks every few milliseconds, misses runs only when one thread runs a
-//! phase faster than that many per engine tick.
+//! Each stripe keeps at least `window` and at least [`ENGINE_BACKLOG`] runs for its readers
+//! (and half as many again as slack), so the engine, which looks every few milliseconds,
+//! misses runs only when one thread runs a phase faster than that many per engine tick.
 
 mod ring;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use self::ring::Ring;
 pub(crate) use self::ring::Run;
+use self::ring::{nanos_entry, ticks_entry};
 use crate::outcome::Outcome;
 
-/// Runs kept per stripe for the engine to catch up on, whatever the statistics window.
+/// Runs kept per stripe for the engine to catch up on (and for snapshots), whatever the
+/// statistics window.
 pub(crate) const ENGINE_BACKLOG: usize = 512;
 
-/// Stripes per phase (a power of two). Four keep two to four threads on one phase apart at
-/// most four rings' memory per phase; more threads share stripes, which stays correct.
-pub(crate) const STRIPES: usize = 4;
+/// Stripes owned by one thread each. Four keep up to four threads on one phase apart and a
+/// phase to at most five rings' memory.
+pub(crate) const OWNED_STRIPES: usize = 4;
+
+/// The stripe that threads beyond the owners share, taking turns under its lock.
+const SHARED_STRIPE: usize = OWNED_STRIPES;
+
+/// Stripes per phase: the owned ones and the shared one.
+pub(crate) const STRIPES: usize = OWNED_STRIPES + 1;
 
 /// The log of one phase's recent runs.
 #[derive(Debug)]
 pub(crate) struct RunLog {
     /// Allocated on the first run a thread of that stripe records.
     stripes: [OnceLock<Box<Ring>>; STRIPES],
-    /// Slots per stripe.
-    capacity: usize,
+    /// Runs each stripe keeps for its readers.
+    keep: usize,
     /// Runs the statistics window holds.
     window: usize,
 }
@@ -51,35 +65,68 @@ pub(crate) struct Cursor([u64; STRIPES]);
 /// A thread whose stripe is not assigned yet.
 const UNASSIGNED: u8 = u8::MAX;
 
-thread_local! {
-    /// This thread's stripe, the same for every phase.
-    static STRIPE: Cell<u8> = const { Cell::new(UNASSIGNED) };
+/// The calling thread's stripe; an owned one is given back when the thread exits.
+struct StripeOfThread(Cell<u8>);
+
+impl Drop for StripeOfThread {
+    fn drop(&mut self) {
+        let stripe = usize::from(self.0.get());
+        if stripe < OWNED_STRIPES {
+            // Release: the next owner's Acquire claim sees every run this thread pushed, so it
+            // goes on from the right index.
+            OWNERS.fetch_and(!(1 << stripe), Ordering::Release);
+        }
+    }
 }
 
-/// The next stripe to give a thread.
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// This thread's stripe, the same for every phase.
+    static STRIPE: StripeOfThread = const { StripeOfThread(Cell::new(UNASSIGNED)) };
+}
+
+/// Which owned stripes a live thread holds, one bit each.
+static OWNERS: AtomicUsize = AtomicUsize::new(0);
 
 /// The calling thread's stripe (always `< STRIPES`).
 #[inline(always)]
 fn stripe() -> usize {
-    // `try_with`: a phase run from a thread-local's destructor, after this one is gone, uses
-    // stripe 0 rather than panicking.
+    // `try_with`: a phase run from a thread-local's destructor, after this one has given its
+    // stripe back, takes turns on the shared stripe rather than panicking.
     STRIPE
-        .try_with(|stripe| match stripe.get() {
-            UNASSIGNED => assign_stripe(stripe),
+        .try_with(|stripe| match stripe.0.get() {
+            UNASSIGNED => claim_stripe(&stripe.0),
             assigned => usize::from(assigned),
         })
-        .unwrap_or(0)
-        & (STRIPES - 1)
+        .unwrap_or(SHARED_STRIPE)
+        .min(SHARED_STRIPE)
 }
 
+/// Claims a free owned stripe for this thread, or the shared one when every owned stripe is
+/// held by a live thread.
 #[cold]
 #[inline(never)]
-fn assign_stripe(stripe: &Cell<u8>) -> usize {
-    let assigned = NEXT_STRIPE.fetch_add(1, Relaxed) % STRIPES;
+fn claim_stripe(stripe: &Cell<u8>) -> usize {
+    let mut owners = OWNERS.load(Ordering::Relaxed);
+    let claimed = loop {
+        let free = !owners & ((1 << OWNED_STRIPES) - 1);
+        if free == 0 {
+            break SHARED_STRIPE;
+        }
+        let bit = free.trailing_zeros() as usize;
+        // Acquire: pairs with the Release of the stripe's previous owner (see `Drop` above).
+        match OWNERS.compare_exchange_weak(
+            owners,
+            owners | 1 << bit,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => break bit,
+            Err(now) => owners = now,
+        }
+    };
     // STRIPES is far below 255, so this never becomes UNASSIGNED.
-    stripe.set(assigned as u8);
-    assigned
+    stripe.set(claimed as u8);
+    claimed
 }
 
 impl RunLog {
@@ -88,7 +135,7 @@ impl RunLog {
         let window = window.max(1);
         RunLog {
             stripes: Default::default(),
-            capacity: window.max(ENGINE_BACKLOG).next_power_of_two(),
+            keep: window.max(ENGINE_BACKLOG),
             window,
         }
     }
@@ -100,29 +147,44 @@ impl RunLog {
             .filter_map(|(i, stripe)| Some((i, &**stripe.get()?)))
     }
 
-    /// Appends one run that ended at the raw clock reading `at`. Wait-free once the calling
-    /// thread's stripe exists: one `fetch_add` and three stores.
-    #[inline]
+    /// Appends one run of `nanos` nanoseconds that ended at the raw clock reading `at`.
     pub(crate) fn push(&self, at: u64, nanos: u64, outcome: Outcome) {
+        self.append(at, nanos_entry(nanos, outcome));
+    }
+
+    /// Appends one run timed by the raw clock readings `start` and `end` (the hot path: the
+    /// conversion to nanoseconds is left to the readers).
+    #[inline(always)]
+    pub(crate) fn push_ticks(&self, start: u64, end: u64, outcome: Outcome) {
+        self.append(end, ticks_entry(end.saturating_sub(start), outcome));
+    }
+
+    /// Wait-free for a stripe's owner once its ring exists: one load and three stores.
+    #[inline(always)]
+    fn append(&self, at: u64, entry: u64) {
         let stripe = stripe();
         match self.stripes[stripe].get() {
-            Some(ring) => ring.push(at, nanos, outcome),
-            None => self.push_to_new_stripe(stripe, at, nanos, outcome),
+            Some(ring) if stripe != SHARED_STRIPE => ring.push(at, entry),
+            _ => self.append_slow(stripe, at, entry),
         }
     }
 
-    /// Appends to stripe `stripe`, whichever thread calls (tests interleave stripes at will).
+    /// Appends to stripe `stripe` as its writer (tests interleave stripes from one thread).
     #[cfg(test)]
     fn push_to(&self, stripe: usize, at: u64, nanos: u64, outcome: Outcome) {
-        self.push_to_new_stripe(stripe & (STRIPES - 1), at, nanos, outcome);
+        self.append_slow(stripe % STRIPES, at, nanos_entry(nanos, outcome));
     }
 
+    /// The first run of a stripe (allocates its ring), or a run of the shared stripe.
     #[cold]
     #[inline(never)]
-    fn push_to_new_stripe(&self, stripe: usize, at: u64, nanos: u64, outcome: Outcome) {
-        self.stripes[stripe]
-            .get_or_init(|| Box::new(Ring::with_capacity(self.capacity)))
-            .push(at, nanos, outcome);
+    fn append_slow(&self, stripe: usize, at: u64, entry: u64) {
+        let ring = self.stripes[stripe].get_or_init(|| Box::new(Ring::new(self.keep)));
+        if stripe == SHARED_STRIPE {
+            ring.push_taking_turns(at, entry);
+        } else {
+            ring.push(at, entry);
+        }
     }
 
     /// How many runs were ever appended (the phase's executions).
@@ -137,45 +199,38 @@ impl RunLog {
             .sum()
     }
 
-    /// Copies the last `window` runs, oldest first, into `out` (cleared first). Runs still
-    /// being written or already overwritten are left out.
+    /// Copies the last `window` runs, oldest first, into `out` (cleared first): a full window
+    /// once the phase has run that often, whatever the writers do.
     pub(crate) fn recent(&self, out: &mut Vec<Run>) {
         self.last(self.window, out);
     }
 
-    /// Copies the last `n` runs (at most what the stripes hold), oldest first, into `out`
-    /// (cleared first): the history a snapshot saves.
+    /// Copies the last `n` runs (at most what each stripe keeps: `window`, at least
+    /// [`ENGINE_BACKLOG`]), oldest first, into `out` (cleared first): the history a snapshot
+    /// saves.
     pub(crate) fn last(&self, n: usize, out: &mut Vec<Run>) {
         out.clear();
-        let mut stripes = 0;
         for (_, ring) in self.rings() {
             ring.last(n, out);
-            stripes += 1;
         }
-        if stripes > 1 {
-            out.sort_by_key(|run| run.at);
-            let excess = out.len().saturating_sub(n);
-            out.drain(..excess);
-        }
+        // Merges the stripes (and orders the shared stripe, whose writers may push in another
+        // order than their runs ended): stable, and linear on runs already in order.
+        out.sort_by_key(|run| run.at);
+        let excess = out.len().saturating_sub(n);
+        out.drain(..excess);
     }
 
     /// Copies every run appended since `cursor` into `out` (cleared first), in the order they
-    /// ended, and advances `cursor` past them. Stops, in each stripe, before a run that is
-    /// still being written (it is read next time). Returns how many runs were lost because a
+    /// ended, and advances `cursor` past them. Returns how many runs were lost because a
     /// stripe lapped them.
     pub(crate) fn read_since(&self, cursor: &mut Cursor, out: &mut Vec<Run>) -> u64 {
         out.clear();
         let mut lost = 0;
-        let mut stripes = 0;
         for (i, ring) in self.rings() {
-            let before = out.len();
             lost += ring.read_since(&mut cursor.0[i], out);
-            stripes += usize::from(out.len() > before);
         }
-        // Each stripe's runs are in order already; a stable sort merges them.
-        if stripes > 1 {
-            out.sort_by_key(|run| run.at);
-        }
+        // Merges the stripes, as in `last`.
+        out.sort_by_key(|run| run.at);
         lost
     }
 }
@@ -218,20 +273,21 @@ mod tests {
         assert_eq!(log.heap_bytes(), 0);
         log.push(1, 1, Outcome::Success);
         let one = log.heap_bytes();
-        assert!(one >= ENGINE_BACKLOG * 24, "{one}");
+        assert!(one >= ENGINE_BACKLOG * 16, "{one}");
         log.push(2, 2, Outcome::Success);
         assert_eq!(log.heap_bytes(), one);
     }
 
     /// Runs pushed from `threads` threads, run `i` of thread `t` ending at `i * threads + t`
-    /// and lasting as long: a global order the reader must give back.
+    /// and lasting as long: a global order the reader must give back. Thread `t` writes stripe
+    /// `t` (which stripe a thread owns depends on the other tests' threads).
     fn interleaved(log: &RunLog, threads: u64, per_thread: u64) {
         std::thread::scope(|s| {
             for t in 0..threads {
                 s.spawn(move || {
                     for i in 0..per_thread {
                         let at = i * threads + t;
-                        log.push(at, at, Outcome::Success);
+                        log.push_to(t as usize, at, at, Outcome::Success);
                     }
                 });
             }
@@ -298,10 +354,154 @@ mod tests {
     #[test]
     fn concurrent_threads_are_counted_exactly() {
         let log = RunLog::new(10);
+        // More threads than stripes: some take turns on the shared stripe.
         let threads = 2 * STRIPES as u64 + 1;
-        interleaved(&log, threads, 1000);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for i in 0..1000 {
+                        log.push(i, i, Outcome::Success);
+                    }
+                });
+            }
+        });
         assert_eq!(log.appended(), threads * 1000);
         // Never more stripes than STRIPES, whatever the number of threads.
-        assert!(log.heap_bytes() <= STRIPES * (std::mem::size_of::<Ring>() + 512 * 24));
+        let ring = Ring::new(ENGINE_BACKLOG);
+        assert!(log.heap_bytes() <= STRIPES * (std::mem::size_of::<Ring>() + ring.heap_bytes()));
+    }
+}
+
+/// Stress of the log at its real size (issue 13, points 1 and 2): one thread records as fast
+/// as the hot path can (two clock reads per run) while this one reads through every reader
+/// the runtime has: the engine's [`RunLog::read_since`], the report window
+/// ([`RunLog::recent`]) and a snapshot's [`RunLog::last`].
+///
+/// Run `i` lasts `i` ns and ends at clock reading `i`, with an outcome that depends on `i`,
+/// so a run assembled from two runs, or a run put in another's place, shows.
+#[cfg(test)]
+mod stress {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    /// What one stress run saw.
+    #[derive(Debug, Default)]
+    struct Figures {
+        /// Read calls made.
+        reads: u64,
+        /// Runs those calls returned.
+        runs_read: u64,
+        /// Runs that were not what the log held: assembled from two runs, or out of place.
+        torn: u64,
+        /// Reads of a full log that held fewer than the runs asked for.
+        short: u64,
+    }
+
+    fn outcome_of(i: u64) -> Outcome {
+        [
+            Outcome::Success,
+            Outcome::Failure,
+            Outcome::Cancelled,
+            Outcome::Panic,
+        ][(i % 4) as usize]
+    }
+
+    /// Whether `run` is a run the writer recorded, whole.
+    fn whole(run: &Run) -> bool {
+        run.at == run.nanos && run.outcome == outcome_of(run.nanos)
+    }
+
+    /// Runs in `out` that are torn or not one after the other.
+    fn torn_or_misplaced(out: &[Run]) -> u64 {
+        let torn = out.iter().filter(|r| !whole(r)).count();
+        let misplaced = out.windows(2).filter(|w| w[1].at != w[0].at + 1).count();
+        (torn + misplaced) as u64
+    }
+
+    /// `reads` read calls against a log of statistics window `window` while one thread records.
+    fn stress(window: usize, reads: u64) -> Figures {
+        let log = RunLog::new(window);
+        // What a stripe promises to hold: the window, and at least the engine's backlog.
+        let keep = window.max(ENGINE_BACKLOG);
+        let stop = AtomicBool::new(false);
+        let mut figures = Figures::default();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut i = 0u64;
+                while !stop.load(Relaxed) {
+                    // The hot path's two clock reads pace the writer as in real use.
+                    let start = crate::clock::now();
+                    std::hint::black_box(crate::clock::now().wrapping_sub(start));
+                    log.push(i, i, outcome_of(i));
+                    i += 1;
+                }
+            });
+            while log.appended() < 2 * keep as u64 {
+                std::thread::yield_now();
+            }
+            let mut cursor = Cursor::default();
+            let mut out = Vec::new();
+            let mut engine_last = None;
+            for read in 0..reads {
+                match read % 3 {
+                    0 => {
+                        log.read_since(&mut cursor, &mut out);
+                        figures.torn += torn_or_misplaced_since(&out, &mut engine_last);
+                    }
+                    1 => {
+                        log.recent(&mut out);
+                        figures.torn += torn_or_misplaced(&out);
+                        figures.short += u64::from(out.len() < window);
+                    }
+                    _ => {
+                        log.last(keep, &mut out);
+                        figures.torn += torn_or_misplaced(&out);
+                        figures.short += u64::from(out.len() < keep);
+                    }
+                }
+                figures.reads += 1;
+                figures.runs_read += out.len() as u64;
+            }
+            stop.store(true, Relaxed);
+        });
+        figures
+    }
+
+    /// The engine may skip runs a lap overwrote, but every run it reads is whole and later
+    /// than the one before.
+    fn torn_or_misplaced_since(out: &[Run], last: &mut Option<u64>) -> u64 {
+        let mut bad = 0;
+        for run in out {
+            if !whole(run) || last.is_some_and(|last| run.at <= last) {
+                bad += 1;
+            }
+            *last = Some(run.at);
+        }
+        bad
+    }
+
+    #[test]
+    fn readers_of_a_hot_log_get_whole_runs_and_full_windows() {
+        let figures = stress(100, 30_000);
+        assert_eq!((figures.torn, figures.short), (0, 0), "{figures:?}");
+        // A window as large as the engine's backlog leaves a reader the least room.
+        let figures = stress(ENGINE_BACKLOG, 30_000);
+        assert_eq!((figures.torn, figures.short), (0, 0), "{figures:?}");
+    }
+
+    /// The figure of issue 13: torn runs per million reads over at least 10 M read calls at the
+    /// real ring size. Long: `cargo test -p analytics-runtime --release --lib
+    /// run_log::stress -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "long stress (10 M reads): run on demand, in release mode"]
+    fn torn_runs_per_million_reads_over_ten_million_reads() {
+        let figures = stress(100, 10_000_000);
+        let per_million = figures.torn as f64 * 1e6 / figures.reads as f64;
+        println!(
+            "{} read calls ({} runs read): {} torn or misplaced runs ({per_million} per million \
+             reads), {} short windows",
+            figures.reads, figures.runs_read, figures.torn, figures.short
+        );
+        assert_eq!((figures.torn, figures.short), (0, 0), "{figures:?}");
     }
 }

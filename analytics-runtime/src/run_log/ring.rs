@@ -1,23 +1,84 @@
 //! One stripe of a [`RunLog`](super::RunLog): a fixed-capacity, lock-free ring of packed
 //! `(duration, outcome)` entries, each with the clock reading at which its run ended.
 //!
-//! A writer appends with one `fetch_add` and three stores and never allocates. Each slot
-//! carries the sequence number of the run it holds, so a reader never mistakes a slot that is
-//! still being written, or was already overwritten by a later lap, for the run it wants.
+//! # One writer at a time
+//! A ring has one writer at a time: the thread that owns its stripe, or whichever thread holds
+//! the ring's lock ([`Ring::push_taking_turns`], the shared stripe of a
+//! [`RunLog`](super::RunLog)). So a push needs no atomic
+//! read-modify-write: it loads the write counter `next` (its own), stores the slot's two words
+//! and publishes `next + 1`. A writer never allocates and never waits.
+//!
+//! # Readers never see a torn run (issue 13)
+//! `next` doubles as the "being written" mark of a seqlock: while it reads `k`, the slot of
+//! index `k` (the one of index `k - capacity` before) may be half rewritten. A reader
+//! 1. loads `next` (Acquire): every index below it was written whole before;
+//! 2. copies the slots it wants (Relaxed loads);
+//! 3. issues an Acquire fence and loads `next` again: an index `j` is whole only if the
+//!    writer had not yet begun index `j + capacity`, i.e. `j + capacity > next`.
+//!
+//! The writer puts a Release fence between publishing `next == k` (at the end of the previous
+//! push) and its stores to the slot of `k`; if the reader's copy read any of those stores, the
+//! two fences synchronise and its second load of `next` sees `k` or later, so step 3 rejects
+//! the slot. (On x86-64 both fences compile to nothing; on weak memory they are the barriers
+//! a seqlock needs.) The old protocol published data, end time, then a per-slot sequence
+//! number; a writer one lap ahead rewrote the data under a sequence number that still showed
+//! the older run, and readers returned one run's duration with another's end time.
+//!
+//! # Readers get a full window
+//! Readers copy newest first, a chunk at a time, and stop at the first chunk a writer lapped
+//! (everything older is overwritten too), so a reader always keeps the newest runs. The ring
+//! holds half as many slots again as it promises to keep ([`Ring::keep`]), so a writer must
+//! record that many runs while a reader copies, which the hot path (two clock reads per run)
+//! cannot do against a reader's plain copy; a reader that was descheduled retries.
 //!
 //! Capacity is a power of two, so the index is a mask, not a division.
 
 // Under `--cfg loom` the ring's atomics are loom's, so `loom_tests` can check every
 // interleaving of writers and readers (see the module docs of `loom_tests`).
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicU64, Ordering};
+use loom::sync::{
+    Mutex,
+    atomic::{AtomicU64, Ordering, fence},
+};
+use std::sync::PoisonError;
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{
+    Mutex,
+    atomic::{AtomicU64, Ordering, fence},
+};
+
+use crossbeam_utils::CachePadded;
 
 use crate::outcome::Outcome;
 
-/// Durations are stored in the high 62 bits; longer runs (146 years) saturate.
-const MAX_NANOS: u64 = (1 << 62) - 1;
+/// Durations are stored in the high 61 bits; longer runs saturate (73 years in nanoseconds,
+/// decades in clock ticks).
+const MAX_DURATION: u64 = (1 << 61) - 1;
+
+/// The entry's duration is in raw clock ticks (the hot path), converted when read; otherwise it
+/// is in nanoseconds (runs recorded through the manual API).
+const TICKS: u64 = 0b100;
+
+/// The entry of a run that lasted `nanos` nanoseconds.
+#[inline]
+pub(crate) fn nanos_entry(nanos: u64, outcome: Outcome) -> u64 {
+    (nanos.min(MAX_DURATION) << 3) | outcome.code()
+}
+
+/// The entry of a run that lasted `ticks` raw clock ticks: the hot path stores these, so the
+/// conversion to nanoseconds (a 128-bit multiply) happens when the engine reads the run.
+#[inline(always)]
+pub(crate) fn ticks_entry(ticks: u64, outcome: Outcome) -> u64 {
+    (ticks.min(MAX_DURATION) << 3) | TICKS | outcome.code()
+}
+
+/// Slots copied between two checks of the write counter. A check may miss the cache (the
+/// writer owns that line), so it is paid once per chunk; a chunk is small enough that a
+/// lapped read wastes little.
+const CHUNK: u64 = 64;
+
+/// Times [`Ring::last`] starts over when a writer lapped it before it had a full window.
+const ATTEMPTS: usize = 16;
 
 /// One run read back from the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,146 +101,193 @@ impl Run {
             at: 0,
         }
     }
+
+    fn unpack(entry: u64, at: u64) -> Run {
+        let duration = entry >> 3;
+        Run {
+            nanos: if entry & TICKS == 0 {
+                duration
+            } else {
+                crate::clock::ticks_to_nanos(duration)
+            },
+            outcome: Outcome::from_code(entry),
+            at,
+        }
+    }
 }
 
+/// One run: 16 bytes, aligned so that a slot never straddles two cache lines.
 #[derive(Debug)]
+#[repr(align(16))]
 struct Slot {
-    /// `index + 1` of the run this slot holds once written (0: never written).
-    seq: AtomicU64,
-    packed: AtomicU64,
+    entry: AtomicU64,
     at: AtomicU64,
 }
 
-/// What reading one index found.
-enum Read {
-    Run(Run),
-    /// Claimed by a writer that has not stored it yet.
-    Pending,
-    /// Overwritten by a later lap of the ring.
-    Lost,
+/// What the writer touches on every push, alone on its cache line(s): 128 bytes on x86-64,
+/// where the adjacent-line prefetcher pairs lines, as crossbeam pads. No other ring's counter,
+/// nor anything else the engine reads, shares it.
+#[derive(Debug)]
+struct Head {
+    /// Runs ever pushed: the index of the next one. While a push is under way, the slot of
+    /// index `next` is being written (see the module docs).
+    next: AtomicU64,
+    slots: Box<[Slot]>,
+    mask: u64,
+    /// Runs a reader can always get (see [`Ring::keep`]).
+    keep: usize,
+    /// Writers that share the ring take turns here ([`Ring::push_taking_turns`]); on the
+    /// ring's own line, so their locking bounces nothing an owner of another stripe reads.
+    turn: Mutex<()>,
 }
 
 /// A lock-free ring of the most recent runs of one phase (one stripe of its log).
 #[derive(Debug)]
 pub(super) struct Ring {
-    /// The counter writers contend on, alone on its cache line so that reads of the slots'
-    /// pointer do not bounce with it.
-    next: CachePadded<AtomicU64>,
-    slots: Box<[Slot]>,
-    mask: u64,
-}
-
-/// A value alone on its (64-byte) cache line.
-#[derive(Debug)]
-#[repr(align(64))]
-struct CachePadded<T>(T);
-
-impl<T> std::ops::Deref for CachePadded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
+    head: CachePadded<Head>,
 }
 
 impl Ring {
-    /// A ring of `capacity` slots (raised to a power of two).
-    pub(super) fn with_capacity(capacity: usize) -> Ring {
-        let capacity = capacity.max(1).next_power_of_two();
+    /// A ring that keeps the last `keep` runs (raised to 1) for its readers: its capacity is the
+    /// power of two at or above one and a half times that, the rest being slack that lets a
+    /// reader copy `keep` runs while the writer goes on.
+    pub(super) fn new(keep: usize) -> Ring {
+        let keep = keep.max(1);
+        let capacity = keep.saturating_add(keep.div_ceil(2)).next_power_of_two();
         Ring {
-            slots: (0..capacity)
-                .map(|_| Slot {
-                    seq: AtomicU64::new(0),
-                    packed: AtomicU64::new(0),
-                    at: AtomicU64::new(0),
-                })
-                .collect(),
-            mask: capacity as u64 - 1,
-            next: CachePadded(AtomicU64::new(0)),
+            head: CachePadded::new(Head {
+                next: AtomicU64::new(0),
+                slots: (0..capacity)
+                    .map(|_| Slot {
+                        entry: AtomicU64::new(0),
+                        at: AtomicU64::new(0),
+                    })
+                    .collect(),
+                mask: capacity as u64 - 1,
+                keep,
+                turn: Mutex::new(()),
+            }),
         }
     }
 
     /// The number of slots.
     #[cfg(test)]
     fn capacity(&self) -> usize {
-        self.slots.len()
+        self.head.slots.len()
     }
 
-    /// Appends one run that ended at the clock reading `at`. Wait-free: one `fetch_add` and
-    /// three stores.
-    #[inline]
-    pub(super) fn push(&self, at: u64, nanos: u64, outcome: Outcome) {
-        let packed = (nanos.min(MAX_NANOS) << 2) | outcome.code();
-        let index = self.next.fetch_add(1, Ordering::Relaxed);
+    /// How many runs [`Ring::last`] always returns once the ring has that many.
+    #[cfg(test)]
+    pub(super) fn keep(&self) -> usize {
+        self.head.keep
+    }
+
+    /// Appends one run that ended at the clock reading `at` (`entry`: [`nanos_entry`] or
+    /// [`ticks_entry`]). One load and three plain stores; the caller guarantees that no other
+    /// thread pushes to this ring meanwhile (see the module docs).
+    #[inline(always)]
+    pub(super) fn push(&self, at: u64, entry: u64) {
+        let head = &*self.head;
+        let index = head.next.load(Ordering::Relaxed);
         // `index & mask < slots.len()` always holds; `get` keeps the hot path panic-free anyway.
-        if let Some(slot) = self.slots.get((index & self.mask) as usize) {
-            slot.packed.store(packed, Ordering::Relaxed);
+        if let Some(slot) = head.slots.get((index & head.mask) as usize) {
+            // Orders the publication of `next == index` (the previous push's, or the previous
+            // writer's) before the stores that overwrite run `index - capacity`: a reader whose
+            // copy sees one of them then sees `next >= index` and drops that run.
+            fence(Ordering::Release);
+            slot.entry.store(entry, Ordering::Relaxed);
             slot.at.store(at, Ordering::Relaxed);
-            // Release: a reader that sees this sequence number also sees the entry.
-            slot.seq.store(index + 1, Ordering::Release);
         }
+        // Release: a reader that sees `index + 1` sees the run whole.
+        head.next.store(index + 1, Ordering::Release);
+    }
+
+    /// Appends one run, taking turns with the other threads that write this ring.
+    pub(super) fn push_taking_turns(&self, at: u64, entry: u64) {
+        // Nothing panics while it is held, so a poisoned lock is only a formality.
+        let _turn = self
+            .head
+            .turn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.push(at, entry);
     }
 
     /// How many runs were ever appended.
     #[inline]
     pub(super) fn appended(&self) -> u64 {
-        self.next.load(Ordering::Acquire)
+        self.head.next.load(Ordering::Acquire)
     }
 
     /// Bytes held by the ring's slots.
     pub(super) fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[Slot]>(&self.slots)
+        std::mem::size_of_val::<[Slot]>(&self.head.slots)
     }
 
-    fn read(&self, index: u64) -> Read {
-        let Some(slot) = self.slots.get((index & self.mask) as usize) else {
-            return Read::Lost;
-        };
-        let seq = slot.seq.load(Ordering::Acquire);
-        if seq <= index {
-            return Read::Pending;
-        }
-        let packed = slot.packed.load(Ordering::Relaxed);
-        let at = slot.at.load(Ordering::Relaxed);
-        // A writer of a later lap may have replaced the entry between the two loads.
-        if seq != index + 1 || slot.seq.load(Ordering::Acquire) != seq {
-            return Read::Lost;
-        }
-        Read::Run(Run {
-            nanos: packed >> 2,
-            outcome: Outcome::from_code(packed),
-            at,
-        })
-    }
-
-    /// Appends the last `n` runs (at most the ring's capacity), oldest first, to `out`. Runs
-    /// still being written or already overwritten are left out.
-    pub(super) fn last(&self, n: usize, out: &mut Vec<Run>) {
-        let end = self.next.load(Ordering::Acquire);
-        let n = n.min(self.slots.len()) as u64;
-        for index in end.saturating_sub(n)..end {
-            if let Read::Run(run) = self.read(index) {
-                out.push(run);
+    /// Appends the runs of indices `from..to` (all below `next` when it was last loaded with
+    /// Acquire) to `out`, newest first, and returns the oldest index copied whole: `from`
+    /// unless a writer lapped the read, which then stops (older runs are overwritten too).
+    fn read_newest(&self, from: u64, to: u64, out: &mut Vec<Run>) -> u64 {
+        let head = &*self.head;
+        let capacity = head.slots.len() as u64;
+        let mut low = to;
+        while low > from {
+            let chunk = low.saturating_sub(CHUNK).max(from);
+            let start = out.len();
+            for index in (chunk..low).rev() {
+                if let Some(slot) = head.slots.get((index & head.mask) as usize) {
+                    let entry = slot.entry.load(Ordering::Relaxed);
+                    let at = slot.at.load(Ordering::Relaxed);
+                    out.push(Run::unpack(entry, at));
+                }
             }
+            // Pairs with the writer's Release fence: if a copy above read a store of a later
+            // lap, this load sees that lap's index under way.
+            fence(Ordering::Acquire);
+            let next = head.next.load(Ordering::Relaxed);
+            // Index `j` is whole iff the writer had not begun `j + capacity`: `j + capacity > next`.
+            let whole_from = (next + 1).saturating_sub(capacity);
+            if whole_from > chunk {
+                let whole = low.saturating_sub(whole_from);
+                out.truncate(start + whole as usize);
+                return low - whole;
+            }
+            low = chunk;
         }
+        low
+    }
+
+    /// Appends the last `n` runs (at most [`Ring::keep`]), oldest first, to `out`. A read that
+    /// a writer lapped starts over from the newest run, so a full ring gives a full window.
+    pub(super) fn last(&self, n: usize, out: &mut Vec<Run>) {
+        let n = n.min(self.head.keep) as u64;
+        let start = out.len();
+        for _ in 0..ATTEMPTS {
+            out.truncate(start);
+            let end = self.appended();
+            let from = end.saturating_sub(n);
+            if self.read_newest(from, end, out) == from {
+                break;
+            }
+            // Lapped (the reader was descheduled mid-copy): what is left is the newest runs
+            // the attempt got whole, kept should every attempt be lapped.
+        }
+        out[start..].reverse();
     }
 
     /// Appends every run from `*consumed` on to `out`, oldest first, and advances `*consumed`
-    /// past them. Stops before a run that is still being written (it is read next time).
-    /// Returns how many runs were lost because the ring lapped them.
+    /// past them. Returns how many runs were lost because the ring lapped them.
     pub(super) fn read_since(&self, consumed: &mut u64, out: &mut Vec<Run>) -> u64 {
-        let end = self.next.load(Ordering::Acquire);
-        let oldest = end.saturating_sub(self.slots.len() as u64);
-        let mut lost = oldest.saturating_sub(*consumed);
-        let mut index = (*consumed).max(oldest);
-        while index < end {
-            match self.read(index) {
-                Read::Run(run) => out.push(run),
-                Read::Pending => break,
-                Read::Lost => lost += 1,
-            }
-            index += 1;
-        }
-        *consumed = index;
+        let end = self.appended();
+        // The oldest slot is the one the writer's next push rewrites: a reader cannot tell an
+        // idle writer from a busy one, so it never counts on that slot.
+        let readable = self.head.slots.len() as u64 - 1;
+        let from = (*consumed).max(end.saturating_sub(readable)).min(end);
+        let start = out.len();
+        let oldest = self.read_newest(from, end, out);
+        out[start..].reverse();
+        let lost = oldest.saturating_sub(*consumed);
+        *consumed = end.max(*consumed);
         lost
     }
 }
@@ -189,11 +297,15 @@ mod tests {
     use super::super::nanos;
     use super::*;
 
+    fn push(ring: &Ring, at: u64, nanos: u64, outcome: Outcome) {
+        ring.push(at, nanos_entry(nanos, outcome));
+    }
+
     #[test]
     fn runs_round_trip_with_their_end_time() {
-        let ring = Ring::with_capacity(4);
-        ring.push(7, 10, Outcome::Failure);
-        ring.push(9, 20, Outcome::Cancelled);
+        let ring = Ring::new(4);
+        push(&ring, 7, 10, Outcome::Failure);
+        push(&ring, 9, 20, Outcome::Cancelled);
         let mut out = Vec::new();
         ring.last(10, &mut out);
         assert_eq!(
@@ -215,37 +327,64 @@ mod tests {
 
     #[test]
     fn huge_durations_saturate_instead_of_corrupting_the_outcome() {
-        let ring = Ring::with_capacity(2);
-        ring.push(1, u64::MAX, Outcome::Panic);
+        let ring = Ring::new(2);
+        push(&ring, 1, u64::MAX, Outcome::Panic);
+        ring.push(2, ticks_entry(u64::MAX, Outcome::Cancelled));
         let mut out = Vec::new();
-        ring.last(1, &mut out);
+        ring.last(2, &mut out);
         assert_eq!(out[0].outcome, Outcome::Panic);
-        assert_eq!(out[0].nanos, MAX_NANOS);
+        assert_eq!(out[0].nanos, MAX_DURATION);
+        assert_eq!(out[1].outcome, Outcome::Cancelled);
+        assert_eq!(out[1].at, 2);
     }
 
     #[test]
-    fn last_is_capped_by_the_capacity() {
-        let ring = Ring::with_capacity(5);
-        assert_eq!(ring.capacity(), 8);
+    fn durations_in_ticks_are_converted_when_read() {
+        let ring = Ring::new(2);
+        let start = crate::clock::now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let end = crate::clock::now();
+        ring.push(end, ticks_entry(end - start, Outcome::Success));
+        let mut out = Vec::new();
+        ring.last(1, &mut out);
+        assert_eq!(out[0].nanos, crate::clock::ticks_to_nanos(end - start));
+        assert!(
+            (4_000_000..1_000_000_000).contains(&out[0].nanos),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn capacity_is_half_as_many_again_as_it_keeps() {
+        let ring = Ring::new(5);
+        assert_eq!((ring.keep(), ring.capacity()), (5, 8));
+        assert_eq!(Ring::new(512).capacity(), 1024);
+        assert_eq!(Ring::new(100).capacity(), 256);
+        assert_eq!(Ring::new(0).keep(), 1);
+    }
+
+    #[test]
+    fn last_is_capped_by_what_the_ring_keeps() {
+        let ring = Ring::new(5);
         for i in 0..20u64 {
-            ring.push(i, i, Outcome::Success);
+            push(&ring, i, i, Outcome::Success);
         }
         let mut out = Vec::new();
         ring.last(3, &mut out);
         assert_eq!(nanos(&out), vec![17, 18, 19]);
         out.clear();
         ring.last(100, &mut out);
-        assert_eq!(nanos(&out), (12..20).collect::<Vec<_>>());
+        assert_eq!(nanos(&out), (15..20).collect::<Vec<_>>());
     }
 
     #[test]
     fn read_since_catches_up_and_counts_lapped_runs() {
-        let ring = Ring::with_capacity(512);
+        let ring = Ring::new(512);
         let capacity = ring.capacity() as u64;
         let mut consumed = 0;
         let mut out = Vec::new();
         for i in 0..3 {
-            ring.push(i, i, Outcome::Success);
+            push(&ring, i, i, Outcome::Success);
         }
         assert_eq!(ring.read_since(&mut consumed, &mut out), 0);
         assert_eq!(nanos(&out), vec![0, 1, 2]);
@@ -254,66 +393,62 @@ mod tests {
         out.clear();
         assert_eq!(ring.read_since(&mut consumed, &mut out), 0);
         assert!(out.is_empty());
-        // Lap the ring: the oldest unread runs are lost and counted.
+        // Lap the ring: the oldest unread runs are lost and counted (and the slot the next push
+        // rewrites is not read).
         for i in 3..(3 + capacity + 10) {
-            ring.push(i, i, Outcome::Failure);
+            push(&ring, i, i, Outcome::Failure);
         }
-        assert_eq!(ring.read_since(&mut consumed, &mut out), 10);
-        assert_eq!(out.len() as u64, capacity);
-        assert_eq!(out[0].nanos, 13);
+        assert_eq!(ring.read_since(&mut consumed, &mut out), 11);
+        assert_eq!(out.len() as u64, capacity - 1);
+        assert_eq!(out[0].nanos, 14);
         assert_eq!(consumed, 3 + capacity + 10);
     }
 
+    /// A writer stopped in the middle of a push that laps the ring: the slot it is rewriting
+    /// holds half of a later run, and no reader may return it.
     #[test]
-    fn a_claimed_but_unwritten_slot_stops_the_reader() {
-        let ring = Ring::with_capacity(4);
-        ring.push(1, 1, Outcome::Success);
-        // Simulate a writer that claimed index 1 and has not stored yet.
-        ring.next.fetch_add(1, Ordering::Relaxed);
-        let mut consumed = 0;
+    fn a_slot_being_rewritten_is_never_read() {
+        let ring = Ring::new(2);
+        let capacity = ring.capacity() as u64;
+        for i in 0..capacity {
+            push(&ring, i, i, Outcome::Success);
+        }
+        // The push of index `capacity` has stored its duration into slot 0, not yet its end
+        // time nor `next`.
+        ring.head.slots[0]
+            .entry
+            .store(nanos_entry(99, Outcome::Failure), Ordering::Relaxed);
         let mut out = Vec::new();
-        assert_eq!(ring.read_since(&mut consumed, &mut out), 0);
-        assert_eq!(nanos(&out), vec![1]);
-        assert_eq!(consumed, 1);
-        let mut recent = Vec::new();
-        ring.last(4, &mut recent);
-        assert_eq!(nanos(&recent), vec![1]);
+        ring.last(capacity as usize, &mut out);
+        assert_eq!(nanos(&out), vec![2, 3], "the two runs it keeps, whole");
+        // The engine reads all but the slot being rewritten.
+        let mut consumed = 0;
+        out.clear();
+        assert_eq!(ring.read_since(&mut consumed, &mut out), 1);
+        assert_eq!(nanos(&out), (1..capacity).collect::<Vec<_>>());
+        assert!(out.iter().all(|r| r.at == r.nanos));
     }
 
     #[test]
-    fn concurrent_writers_lose_nothing_the_reader_can_see() {
-        let ring = std::sync::Arc::new(Ring::with_capacity(128));
-        let mut consumed = 0;
-        let mut seen = 0u64;
+    fn a_lapped_read_keeps_the_newest_whole_runs() {
+        let ring = Ring::new(64);
+        let capacity = ring.capacity() as u64;
+        for i in 0..capacity {
+            push(&ring, i, i, Outcome::Success);
+        }
+        // As if the writer had gone on for 40 runs while this reader copied.
+        ring.head.next.store(capacity + 40, Ordering::Relaxed);
         let mut out = Vec::new();
-        let writers: Vec<_> = (0..2)
-            .map(|_| {
-                let ring = std::sync::Arc::clone(&ring);
-                std::thread::spawn(move || {
-                    for i in 0..500 {
-                        ring.push(i, i, Outcome::Success);
-                    }
-                })
-            })
-            .collect();
-        let mut lost = 0;
-        while writers.iter().any(|w| !w.is_finished()) {
-            out.clear();
-            lost += ring.read_since(&mut consumed, &mut out);
-            seen += out.len() as u64;
-        }
-        for w in writers {
-            w.join().unwrap();
-        }
-        out.clear();
-        lost += ring.read_since(&mut consumed, &mut out);
-        seen += out.len() as u64;
-        assert_eq!(seen + lost, 1000);
+        let oldest = ring.read_newest(0, capacity, &mut out);
+        assert_eq!(oldest, 41);
+        assert_eq!(out.len() as u64, capacity - 41);
+        assert_eq!(out[0].nanos, capacity - 1);
     }
 }
 
-/// Model checks of the ring's protocol with loom: every interleaving of two writers and a
-/// reader. Run with
+/// Model checks of the ring's protocol with loom: every interleaving of a writer that laps a
+/// tiny ring (two slots) while a reader copies it, and of two writers taking turns under a
+/// lock (the shared stripe). Run with
 /// `RUSTFLAGS="--cfg loom" cargo test -p analytics-runtime --release --lib run_log::ring::loom_tests`.
 #[cfg(all(test, loom))]
 mod loom_tests {
@@ -321,51 +456,87 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    /// A tiny ring (4 slots), small enough for loom to explore every interleaving.
-    fn small_ring() -> Ring {
-        Ring::with_capacity(4)
+    /// Run `i` of writer `w` lasts `10 * (w + 1) + i` ns and ends at clock reading as much, so
+    /// a run assembled from two runs has `at != nanos`.
+    fn run_of(w: u64, i: u64) -> u64 {
+        10 * (w + 1) + i
+    }
+
+    fn whole(runs: &[Run]) -> bool {
+        runs.iter()
+            .all(|r| r.at == r.nanos && r.outcome == Outcome::Success)
+    }
+
+    /// Reads what `log` holds now through both readers and checks what each promises.
+    fn read(log: &Ring, consumed: &mut u64, seen: &mut Vec<u64>) -> u64 {
+        let mut out = Vec::new();
+        log.last(log.keep(), &mut out);
+        assert!(whole(&out), "torn: {out:?}");
+        assert!(out.len() <= log.keep());
+        out.clear();
+        let lost = log.read_since(consumed, &mut out);
+        assert!(whole(&out), "torn: {out:?}");
+        seen.extend(out.iter().map(|r| r.nanos));
+        lost
     }
 
     #[test]
-    fn readers_see_each_run_once_or_count_it_lost_never_a_torn_or_stale_one() {
+    fn a_writer_lapping_the_ring_never_shows_a_reader_a_torn_run() {
         loom::model(|| {
-            let log = Arc::new(small_ring());
+            // Keeps 1 run in 2 slots; 3 runs lap it.
+            let log = Arc::new(Ring::new(1));
+            let writer = {
+                let log = Arc::clone(&log);
+                thread::spawn(move || {
+                    for i in 0..3 {
+                        log.push(run_of(0, i), nanos_entry(run_of(0, i), Outcome::Success));
+                    }
+                })
+            };
+            let (mut consumed, mut seen) = (0, Vec::new());
+            let mut lost = read(&log, &mut consumed, &mut seen);
+            writer.join().unwrap();
+            lost += read(&log, &mut consumed, &mut seen);
+            assert_eq!(seen.len() as u64 + lost, 3, "seen {seen:?}, lost {lost}");
+            assert!(
+                seen.windows(2).all(|w| w[0] < w[1]),
+                "out of order: {seen:?}"
+            );
+            // Once the writer is done, a reader gets the full window.
+            let mut out = Vec::new();
+            log.last(1, &mut out);
+            assert_eq!(nanos_of(&out), vec![run_of(0, 2)]);
+        });
+    }
+
+    #[test]
+    fn writers_taking_turns_lap_the_ring_and_no_reader_sees_a_torn_run() {
+        loom::model(|| {
+            let log = Arc::new(Ring::new(1));
             let writers: Vec<_> = (0..2u64)
                 .map(|w| {
                     let log = Arc::clone(&log);
                     thread::spawn(move || {
-                        for i in 0..2u64 {
-                            // Durations name their writer and order: 10, 11, 20, 21.
-                            log.push(i, (w + 1) * 10 + i, Outcome::Success);
+                        for i in 0..2 {
+                            let entry = nanos_entry(run_of(w, i), Outcome::Success);
+                            log.push_taking_turns(run_of(w, i), entry);
                         }
                     })
                 })
                 .collect();
-            let mut consumed = 0;
-            let mut seen = Vec::new();
-            let mut out = Vec::new();
-            let mut lost = log.read_since(&mut consumed, &mut out);
-            // A run's end time was written with it: never one from another run.
-            assert!(out.iter().all(|r| r.at == r.nanos % 10), "torn: {out:?}");
-            seen.extend(out.iter().map(|r| r.nanos));
+            let (mut consumed, mut seen) = (0, Vec::new());
+            let mut lost = read(&log, &mut consumed, &mut seen);
             for writer in writers {
                 writer.join().unwrap();
             }
-            out.clear();
-            lost += log.read_since(&mut consumed, &mut out);
-            // A run's end time was written with it: never one from another run.
-            assert!(out.iter().all(|r| r.at == r.nanos % 10), "torn: {out:?}");
-            seen.extend(out.iter().map(|r| r.nanos));
+            lost += read(&log, &mut consumed, &mut seen);
             assert_eq!(seen.len() as u64 + lost, 4, "seen {seen:?}, lost {lost}");
-            for nanos in &seen {
-                assert!([10, 11, 20, 21].contains(nanos), "a torn run: {nanos}");
-            }
             let mut unique = seen.clone();
             unique.sort_unstable();
             unique.dedup();
             assert_eq!(unique.len(), seen.len(), "a run read twice: {seen:?}");
             // Each writer's runs are read in its own order.
-            for first in [10, 20] {
+            for first in [run_of(0, 0), run_of(1, 0)] {
                 let a = seen.iter().position(|n| *n == first);
                 let b = seen.iter().position(|n| *n == first + 1);
                 if let (Some(a), Some(b)) = (a, b) {
@@ -373,5 +544,9 @@ mod loom_tests {
                 }
             }
         });
+    }
+
+    fn nanos_of(runs: &[Run]) -> Vec<u64> {
+        runs.iter().map(|r| r.nanos).collect()
     }
 }
