@@ -450,7 +450,8 @@ mod tests {
 /// Model checks of the ring's protocol with loom: every interleaving of a writer that laps a
 /// tiny ring (two slots) while a reader copies it, and of two writers taking turns under a
 /// lock (the shared stripe). Run with
-/// `RUSTFLAGS="--cfg loom" cargo test -p analytics-runtime --release --lib run_log::ring::loom_tests`.
+/// `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p analytics-runtime --release --lib
+/// run_log::ring::loom_tests` (as `.ci/run` does).
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
