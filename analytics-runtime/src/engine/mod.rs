@@ -19,9 +19,7 @@ mod worker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use self::trend::Trend;
@@ -141,8 +139,8 @@ pub(crate) struct Engine {
     state: Mutex<EngineState>,
     handlers: RwLock<Vec<Handler>>,
     handler_panics: AtomicU64,
-    /// Dropping the sender wakes the worker and tells it to stop; the handle joins it.
-    worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// The background worker, and whether it was stopped for good.
+    worker: Mutex<worker::WorkerSlot>,
     /// The health of every component (caught panics, switched-off components).
     components: Components,
 }
@@ -186,7 +184,7 @@ impl Engine {
             handlers: RwLock::new(Vec::new()),
             handler_panics: AtomicU64::new(0),
             components: Components::default(),
-            worker: Mutex::new(None),
+            worker: Mutex::new(worker::WorkerSlot::default()),
         }
     }
 
