@@ -62,6 +62,9 @@ struct Shared {
     restored_runs: AtomicU64,
     /// Why the configured snapshot could not be restored, if it could not.
     snapshot_error: Mutex<Option<String>>,
+    /// Snapshot writes that failed (periodic, final or asked for), and the last one's error.
+    snapshot_write_errors: AtomicU64,
+    last_snapshot_write_error: Mutex<Option<String>>,
     /// When the worker last wrote the configured snapshot.
     last_snapshot: Mutex<Instant>,
 }
@@ -174,6 +177,8 @@ impl Runtime {
                 snapshots_written: AtomicU64::new(0),
                 restored_runs: AtomicU64::new(0),
                 snapshot_error: Mutex::new(None),
+                snapshot_write_errors: AtomicU64::new(0),
+                last_snapshot_write_error: Mutex::new(None),
                 last_snapshot: Mutex::new(Instant::now()),
                 config,
             }),
@@ -395,9 +400,21 @@ impl Runtime {
         path: impl AsRef<std::path::Path>,
     ) -> Result<SnapshotStats, SnapshotError> {
         let path = path.as_ref();
-        self.components()
+        let written = self
+            .components()
             .run(Component::Snapshot, || self.write_snapshot(path))
-            .unwrap_or_else(|| Err(component_failed(path)))
+            .unwrap_or_else(|| Err(component_failed(path)));
+        if let Err(error) = &written {
+            // Counted and kept for the report: a failing periodic or final write is otherwise
+            // only a log line (issue 13).
+            let shared = &self.shared;
+            shared.snapshot_write_errors.fetch_add(1, Relaxed);
+            *shared
+                .last_snapshot_write_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+        }
+        written
     }
 
     fn write_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
@@ -446,10 +463,22 @@ impl Runtime {
     }
 
     fn read_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
-        let snapshot = snapshot::read(path)?;
+        let memory = &self.shared.config.memory;
+        let caps = snapshot::ReadCaps::new(memory.max_phases, memory.max_history_size);
+        let read = snapshot::read(path, caps)?;
+        if read.skipped_phases > 0 || read.skipped_runs > 0 {
+            tracing::info!(
+                target: "analytics_runtime",
+                path = %path.display(),
+                skipped_phases = read.skipped_phases,
+                skipped_runs = read.skipped_runs,
+                "the snapshot holds more than memory.max_phases and memory.max_history_size \
+                 allow; the excess was skipped"
+            );
+        }
         let mut stats = SnapshotStats::default();
         let mut runs = Vec::new();
-        for history in &snapshot.phases {
+        for history in &read.snapshot.phases {
             let Some(phase) = self.phase_at(&history.name, None) else {
                 continue;
             };
@@ -779,6 +808,13 @@ impl Runtime {
                 .clone(),
             reports_written,
             report_write_errors,
+            snapshot_write_errors: self.shared.snapshot_write_errors.load(Relaxed),
+            last_snapshot_write_error: self
+                .shared
+                .last_snapshot_write_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 }

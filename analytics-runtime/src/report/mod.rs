@@ -553,6 +553,11 @@ pub struct RuntimeReport {
     pub restored_runs: u64,
     /// Why the configured snapshot could not be restored (the runtime then started empty).
     pub snapshot_error: Option<String>,
+    /// Snapshot writes that failed: periodic, final (`shutdown`) or asked for with
+    /// `Runtime::snapshot` (a failed restore is `snapshot_error`, not counted here).
+    pub snapshot_write_errors: u64,
+    /// The error of the last failed snapshot write, if any failed.
+    pub last_snapshot_write_error: Option<String>,
 }
 
 impl Report {
