@@ -19,7 +19,7 @@ mod worker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use self::trend::Trend;
@@ -188,10 +188,10 @@ impl Engine {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, EngineState> {
+    fn lock(&self) -> crate::locks::Held<'_, EngineState> {
         // A panic inside an engine is caught while the lock is held; the state it leaves is
         // still usable (at worst one run is half-applied), so the poison is cleared.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.state)
     }
 
     /// Catches up on every phase's runs and the objectives' health updates. A panic is

@@ -7,7 +7,7 @@
 //! a check of a separate "stopped" flag let a worker start after `shutdown()` returned).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ impl Engine {
     ) -> std::io::Result<()> {
         // Spawning a thread runs no user code and does no file I/O: it may happen under the
         // lock, which is what makes "stopped" final.
-        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut worker = crate::locks::lock(&self.worker);
         if worker.stopped || worker.running.is_some() {
             return Ok(());
         }
@@ -59,12 +59,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Stops the worker for good and waits for it to finish the tick it is in (unless called
-    /// from the worker itself, which then ends after its tick). Returns whether a worker was
-    /// running.
-    pub(crate) fn stop_worker(&self) -> bool {
+    /// Stops the worker for good and, if `wait`, waits for it to finish the tick it is in
+    /// (unless called from the worker itself, which then ends after its tick). Returns whether
+    /// a worker was running.
+    pub(crate) fn stop_worker(&self, wait: bool) -> bool {
         let worker = {
-            let mut slot = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut slot = crate::locks::lock(&self.worker);
             slot.stopped = true;
             slot.running.take()
         };
@@ -72,7 +72,7 @@ impl Engine {
         match worker {
             Some((sender, handle)) => {
                 drop(sender);
-                if handle.thread().id() != std::thread::current().id() {
+                if wait && handle.thread().id() != std::thread::current().id() {
                     let _ = handle.join();
                 }
                 true
@@ -83,9 +83,7 @@ impl Engine {
 
     /// Whether the background worker runs.
     pub(crate) fn worker_running(&self) -> bool {
-        self.worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.worker)
             .running
             .as_ref()
             .is_some_and(|(_, handle)| !handle.is_finished())
