@@ -11,8 +11,9 @@
 //! One test in its own process: the subscriber, the panic hook and fault injection are global.
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError, RwLock, mpsc};
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ static HOOK_CALLS: AtomicU64 = AtomicU64::new(0);
 static HANDLER_CALLS: AtomicU64 = AtomicU64::new(0);
 /// Callbacks that got a partial report: made under a runtime lock (a panic hook).
 static PARTIAL: AtomicU64 = AtomicU64::new(0);
+/// Set when the watchdog fires: the runtime is deadlocked, so its own panic must not call
+/// back into it.
+static GIVEN_UP: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Set during a callback, so the events the callback itself causes do not recurse.
@@ -45,7 +49,7 @@ thread_local! {
 
 /// Calls back into the current runtime with everything a user's code could call.
 fn call_back(counter: &AtomicU64) {
-    if IN_CALLBACK.with(|c| c.replace(true)) {
+    if GIVEN_UP.load(Relaxed) || IN_CALLBACK.with(|c| c.replace(true)) {
         return;
     }
     counter.fetch_add(1, Relaxed);
@@ -227,7 +231,10 @@ fn callbacks_from_every_event_panic_and_handler_never_deadlock_the_runtime() {
     // Disconnected: the scenario ended (or panicked, re-raised by the join); a timeout is a
     // deadlock.
     if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(WATCHDOG) {
-        panic!(
+        GIVEN_UP.store(true, Relaxed);
+        // Straight to the process's stderr: the harness's capture is lost when it aborts.
+        let _ = writeln!(
+            std::io::stderr(),
             "deadlock: the scenario did not finish in {WATCHDOG:?} (callbacks so far: \
              layer {}, panic hook {}, handlers {}); events seen: {:#?}",
             LAYER_CALLS.load(Relaxed),
@@ -235,6 +242,8 @@ fn callbacks_from_every_event_panic_and_handler_never_deadlock_the_runtime() {
             HANDLER_CALLS.load(Relaxed),
             SEEN.lock().unwrap_or_else(PoisonError::into_inner)
         );
+        // Not a panic: the harness could wait on the deadlocked threads; the process must end.
+        std::process::abort();
     }
     scenario.join().expect("the scenario panicked");
 
