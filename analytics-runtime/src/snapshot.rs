@@ -7,10 +7,11 @@
 //! permissions, so a crash at any moment leaves the old snapshot or the new one, never a mix.
 //!
 //! Reading is bounded, since the file is untrusted input read at start-up (issue 13): only a
-//! regular file is opened (a FIFO would hang `init`, `/dev/zero` would fill memory), at most
-//! [`ReadCaps::max_bytes`] are read, and the JSON is deserialised as it streams in, keeping
-//! only what the caps allow (the first `max_phases` phases, each one's last `max_runs` runs):
-//! no whole-file buffer and no `serde_json::Value` of the file is ever built.
+//! regular file is opened (a FIFO would hang `init`, `/dev/zero` would fill memory), at most a
+//! cap of bytes derived from `memory.max_phases` and `memory.max_history_size` is read, and the
+//! JSON is deserialised as it streams in, keeping only what the caps allow (the first
+//! `max_phases` phases, each one's last `max_history_size` runs): no whole-file buffer and no
+//! `serde_json::Value` of the file is ever built.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
