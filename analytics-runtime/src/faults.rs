@@ -102,14 +102,18 @@ pub fn clear() {
 }
 
 /// Panics if a fault is armed for `component`.
+///
+/// Never while the thread is already panicking: the runtime's work then runs inside a panic
+/// hook that called back into it, where a second panic aborts the process, caught or not.
 #[inline(always)]
 fn check(component: Component) {
     #[cfg(feature = "fault-injection")]
     {
         let armed = &ARMED[component.index()];
-        if armed
-            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+        if !std::thread::panicking()
+            && armed
+                .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                .is_ok()
         {
             panic!("injected fault in the {} component", component.name());
         }
@@ -157,14 +161,18 @@ impl Components {
         self.errors[i].fetch_add(1, Relaxed);
         let streak = self.consecutive[i].fetch_add(1, Relaxed) + 1;
         if streak >= MAX_CONSECUTIVE_FAILURES && !self.disabled[i].swap(true, Relaxed) {
-            tracing::error!(
-                target: "analytics_runtime",
-                component = component.name(),
-                failures = streak,
-                "the {} component failed {streak} times in a row and is switched off; \
-                 the rest of the runtime goes on",
-                component.name()
-            );
+            // The component's work may have run under an engine lock: the event (user code,
+            // in the subscriber's layers) waits until this thread holds no runtime lock.
+            crate::locks::after_locks(move || {
+                tracing::error!(
+                    target: "analytics_runtime",
+                    component = component.name(),
+                    failures = streak,
+                    "the {} component failed {streak} times in a row and is switched off; \
+                     the rest of the runtime goes on",
+                    component.name()
+                );
+            });
         }
     }
 

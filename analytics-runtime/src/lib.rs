@@ -49,6 +49,7 @@ mod error;
 pub mod export;
 pub mod faults;
 mod global;
+mod locks;
 mod memory;
 mod monitors;
 mod optimizer;

@@ -2,6 +2,11 @@
 //! `reporting.interval_secs` seconds, a compact summary goes to `tracing` (info, target
 //! `analytics_runtime::report`) and, when `reporting.json_path` is set, the full report is
 //! written to that file atomically, so a reader never sees half a file.
+//!
+//! The [`Schedule`] (behind the runtime's schedule lock) only decides when a report is due and
+//! counts the files; [`emit`] runs with no lock held, since the event runs the subscriber's
+//! layers (user code, which may call back into the runtime) and the file is written and synced
+//! (issue 13: a layer calling `report()` on this event deadlocked on the schedule lock).
 
 use std::time::{Duration, Instant};
 
@@ -44,47 +49,12 @@ impl Schedule {
         true
     }
 
-    /// Emits `report`: the summary event, and the JSON file if configured.
-    pub(crate) fn emit(&mut self, config: &ReportingConfig, report: &Report) {
-        let failures: u64 = report.phases.iter().map(|p| p.failures).sum();
-        let top = report
-            .recommendations
-            .first()
-            .map_or("", |r| r.message.as_str());
-        tracing::info!(
-            target: "analytics_runtime::report",
-            phases = report.phases.len(),
-            executions = report.total_executions(),
-            failures,
-            high_risk = report.predictions.high_risk,
-            anomalies = report.anomalies.total,
-            recommendations = report.recommendations.len(),
-            rss_mb = report.resources.rss_mb,
-            memory_bytes = report.memory.total_bytes,
-            top_recommendation = top,
-            "analytics report: {} executions over {} phases, {} failures, {} anomalies",
-            report.total_executions(),
-            report.phases.len(),
-            failures,
-            report.anomalies.total,
-        );
-        let Some(path) = &config.json_path else {
-            return;
-        };
-        let written = serde_json::to_vec_pretty(report)
-            .map_err(std::io::Error::other)
-            .and_then(|json| atomic_file::write_atomic(path, &json));
-        match written {
-            Ok(()) => self.written += 1,
-            Err(error) => {
-                self.write_errors += 1;
-                tracing::warn!(
-                    target: "analytics_runtime::report",
-                    path = %path.display(),
-                    %error,
-                    "cannot write the periodic report"
-                );
-            }
+    /// Counts one report file written (`true`) or failed (`false`).
+    pub(crate) fn count(&mut self, written: bool) {
+        if written {
+            self.written += 1;
+        } else {
+            self.write_errors += 1;
         }
     }
 
@@ -92,6 +62,46 @@ impl Schedule {
     pub(crate) fn files(&self) -> (u64, u64) {
         (self.written, self.write_errors)
     }
+}
+
+/// Emits `report`: the summary event, and the JSON file if configured; returns whether the
+/// file was written (`None`: no file configured). Call it with no runtime lock held.
+pub(crate) fn emit(config: &ReportingConfig, report: &Report) -> Option<bool> {
+    let failures: u64 = report.phases.iter().map(|p| p.failures).sum();
+    let top = report
+        .recommendations
+        .first()
+        .map_or("", |r| r.message.as_str());
+    tracing::info!(
+        target: "analytics_runtime::report",
+        phases = report.phases.len(),
+        executions = report.total_executions(),
+        failures,
+        high_risk = report.predictions.high_risk,
+        anomalies = report.anomalies.total,
+        recommendations = report.recommendations.len(),
+        rss_mb = report.resources.rss_mb,
+        memory_bytes = report.memory.total_bytes,
+        top_recommendation = top,
+        "analytics report: {} executions over {} phases, {} failures, {} anomalies",
+        report.total_executions(),
+        report.phases.len(),
+        failures,
+        report.anomalies.total,
+    );
+    let path = config.json_path.as_ref()?;
+    let written = serde_json::to_vec_pretty(report)
+        .map_err(std::io::Error::other)
+        .and_then(|json| atomic_file::write_atomic(path, &json));
+    if let Err(error) = &written {
+        tracing::warn!(
+            target: "analytics_runtime::report",
+            path = %path.display(),
+            %error,
+            "cannot write the periodic report"
+        );
+    }
+    Some(written.is_ok())
 }
 
 #[cfg(test)]
@@ -174,7 +184,7 @@ mod tests {
                         ..Default::default()
                     })
                     .collect();
-                s.emit(&config, &report);
+                s.count(emit(&config, &report).unwrap());
             }
             let _ = reader.join().unwrap();
         });

@@ -4,7 +4,7 @@
 //! can hold their own and route annotated phases to it with [`Runtime::in_scope`].
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::callsite::PhaseGuard;
@@ -62,18 +62,19 @@ struct Shared {
     restored_runs: AtomicU64,
     /// Why the configured snapshot could not be restored, if it could not.
     snapshot_error: Mutex<Option<String>>,
+    /// Snapshot writes that failed (periodic, final or asked for), and the last one's error.
+    snapshot_write_errors: AtomicU64,
+    last_snapshot_write_error: Mutex<Option<String>>,
     /// When the worker last wrote the configured snapshot.
     last_snapshot: Mutex<Instant>,
+    /// Calls made from inside the runtime's own critical section (see [`Runtime::reentered`]).
+    reentrant_calls: AtomicU64,
 }
 
 impl Shared {
     /// Every phase, in registration order (a copy, so no lock is held afterwards).
     fn phases(&self) -> Vec<Arc<PhaseCell>> {
-        self.registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .phases()
-            .to_vec()
+        crate::locks::lock(&self.registry).phases().to_vec()
     }
 
     /// Lets the engines catch up on every phase's runs.
@@ -89,17 +90,10 @@ impl Shared {
         let now = Instant::now();
         self.engine.maintain(now, &self.config, &self.monitors);
         let executions = self.engine.health().runs_analysed;
-        let due = self
-            .schedule
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .due(&self.config.reporting, executions, now);
+        let due = crate::locks::lock(&self.schedule).due(&self.config.reporting, executions, now);
         let persistence = &self.config.persistence;
         if let Some(path) = &persistence.snapshot_path {
-            let mut last = self
-                .last_snapshot
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut last = crate::locks::lock(&self.last_snapshot);
             let every = std::time::Duration::from_secs(persistence.interval_secs);
             if persistence.interval_secs > 0 && now.saturating_duration_since(*last) >= every {
                 *last = now;
@@ -117,12 +111,13 @@ impl Shared {
                 shared: Arc::clone(self),
             }
             .report();
-            self.engine.components().run(Component::Reporting, || {
-                self.schedule
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .emit(&self.config.reporting, &report);
+            // The event and the file write run with no lock held; only the count takes it.
+            let written = self.engine.components().run(Component::Reporting, || {
+                crate::reporting::emit(&self.config.reporting, &report)
             });
+            if let Some(Some(written)) = written {
+                crate::locks::lock(&self.schedule).count(written);
+            }
         }
     }
 
@@ -142,10 +137,12 @@ impl Shared {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("enabled", &self.is_enabled())
-            .field("phases", &self.lock_registry().phases().len())
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("Runtime");
+        debug.field("enabled", &self.is_enabled());
+        if !crate::locks::held() {
+            debug.field("phases", &self.lock_registry().phases().len());
+        }
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -174,6 +171,9 @@ impl Runtime {
                 snapshots_written: AtomicU64::new(0),
                 restored_runs: AtomicU64::new(0),
                 snapshot_error: Mutex::new(None),
+                snapshot_write_errors: AtomicU64::new(0),
+                last_snapshot_write_error: Mutex::new(None),
+                reentrant_calls: AtomicU64::new(0),
                 last_snapshot: Mutex::new(Instant::now()),
                 config,
             }),
@@ -292,6 +292,9 @@ impl Runtime {
 
     /// [`Runtime::phase`], for a phase that may have no source location (a restored one).
     fn phase_at(&self, name: &str, site: Option<Site>) -> Option<Arc<PhaseCell>> {
+        if self.reentered() {
+            return None;
+        }
         let (phase, first) = self.components().run(Component::Registry, || {
             // Past `memory.max_phases`, new names share the phase `other`.
             self.lock_registry().get_or_register(
@@ -310,7 +313,7 @@ impl Runtime {
     /// Starts the background engine worker (once): at `init` for the global runtime, else when
     /// the first phase, message or objective appears.
     pub(crate) fn start_engine(&self) {
-        if self.shared.engines_on() && !self.shared.stopped.load(Relaxed) {
+        if self.shared.engines_on() && !self.shared.stopped.load(Relaxed) && !crate::locks::held() {
             let started = self.shared.engine.start_worker(
                 Arc::downgrade(&self.shared),
                 |shared: &Arc<Shared>| {
@@ -335,7 +338,22 @@ impl Runtime {
     /// periodic report). [`Runtime::report`] catches up too, so a report always covers every
     /// run that ended before it.
     pub fn flush(&self) {
-        self.shared.tick();
+        if !self.reentered() {
+            self.shared.tick();
+        }
+    }
+
+    /// Whether this call comes from inside the runtime's own critical section: this thread
+    /// holds a runtime lock, so the caller is a panic hook run by a panic inside the runtime
+    /// (no other user code runs under a runtime lock). Such a call must not wait for a lock
+    /// (this thread may hold it): it is answered without locks, and counted in
+    /// `runtime.reentrant_calls`.
+    fn reentered(&self) -> bool {
+        let held = crate::locks::held();
+        if held {
+            self.shared.reentrant_calls.fetch_add(1, Relaxed);
+        }
+        held
     }
 
     /// Feeds one value of any metric stream to the anomaly detector and returns the anomaly it
@@ -355,7 +373,7 @@ impl Runtime {
     /// ```
     pub fn observe(&self, key: &str, value: f64) -> Option<Anomaly> {
         let config = &self.shared.config;
-        if !(config.enabled && config.anomaly.enabled) {
+        if !(config.enabled && config.anomaly.enabled) || self.reentered() {
             return None;
         }
         self.shared.engine.observe(key, value)
@@ -395,9 +413,21 @@ impl Runtime {
         path: impl AsRef<std::path::Path>,
     ) -> Result<SnapshotStats, SnapshotError> {
         let path = path.as_ref();
-        self.components()
+        if self.reentered() {
+            return Err(reentered_error(path, true));
+        }
+        let written = self
+            .components()
             .run(Component::Snapshot, || self.write_snapshot(path))
-            .unwrap_or_else(|| Err(component_failed(path)))
+            .unwrap_or_else(|| Err(component_failed(path)));
+        if let Err(error) = &written {
+            // Counted and kept for the report: a failing periodic or final write is otherwise
+            // only a log line (issue 13).
+            let shared = &self.shared;
+            shared.snapshot_write_errors.fetch_add(1, Relaxed);
+            *crate::locks::lock(&shared.last_snapshot_write_error) = Some(error.to_string());
+        }
+        written
     }
 
     fn write_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
@@ -440,16 +470,31 @@ impl Runtime {
         path: impl AsRef<std::path::Path>,
     ) -> Result<SnapshotStats, SnapshotError> {
         let path = path.as_ref();
+        if self.reentered() {
+            return Err(reentered_error(path, false));
+        }
         self.components()
             .run(Component::Snapshot, || self.read_snapshot(path))
             .unwrap_or_else(|| Err(component_failed(path)))
     }
 
     fn read_snapshot(&self, path: &std::path::Path) -> Result<SnapshotStats, SnapshotError> {
-        let snapshot = snapshot::read(path)?;
+        let memory = &self.shared.config.memory;
+        let caps = snapshot::ReadCaps::new(memory.max_phases, memory.max_history_size);
+        let read = snapshot::read(path, caps)?;
+        if read.skipped_phases > 0 || read.skipped_runs > 0 {
+            tracing::info!(
+                target: "analytics_runtime",
+                path = %path.display(),
+                skipped_phases = read.skipped_phases,
+                skipped_runs = read.skipped_runs,
+                "the snapshot holds more than memory.max_phases and memory.max_history_size \
+                 allow; the excess was skipped"
+            );
+        }
         let mut stats = SnapshotStats::default();
         let mut runs = Vec::new();
-        for history in &snapshot.phases {
+        for history in &read.snapshot.phases {
             let Some(phase) = self.phase_at(&history.name, None) else {
                 continue;
             };
@@ -520,11 +565,7 @@ impl Runtime {
                     %error,
                     "cannot restore the snapshot; starting with an empty history"
                 );
-                *self
-                    .shared
-                    .snapshot_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+                *crate::locks::lock(&self.shared.snapshot_error) = Some(error.to_string());
             }
         }
     }
@@ -605,6 +646,13 @@ impl Runtime {
     /// cleanup statistics.
     #[must_use]
     pub fn memory_usage(&self) -> MemoryReport {
+        if self.reentered() {
+            // Called back from inside the runtime: only what needs no lock.
+            return MemoryReport {
+                limits: memory::limits(&self.shared.config),
+                ..MemoryReport::default()
+            };
+        }
         self.memory_report(&self.shared.phases())
     }
 
@@ -612,9 +660,17 @@ impl Runtime {
     /// catch up one last time, so a final report covers every run. Recording goes on working;
     /// predictions and anomalies are then only refreshed by [`Runtime::flush`] and reports.
     /// Idempotent.
+    ///
+    /// Called back from inside the runtime (a panic hook run by a panic under a runtime lock),
+    /// it stops the worker without waiting for it (it ends after its current tick) and skips
+    /// the last catch-up and the final snapshot, which would need the lock this thread holds.
     pub fn shutdown(&self) {
         self.shared.stopped.store(true, Relaxed);
-        self.shared.engine.stop_worker();
+        if self.reentered() {
+            self.shared.engine.stop_worker(false);
+            return;
+        }
+        self.shared.engine.stop_worker(true);
         self.shared.process();
         if let Some(path) = self.shared.config.persistence.snapshot_path.clone() {
             if let Err(error) = self.snapshot(&path) {
@@ -635,7 +691,9 @@ impl Runtime {
     /// Runs `f`, a recording into the runtime's tables on the user's thread; a panic inside it
     /// is caught and counted, never propagated into user code.
     fn guarded(&self, f: impl FnOnce()) {
-        self.components().run(Component::Monitors, f);
+        if !self.reentered() {
+            self.components().run(Component::Monitors, f);
+        }
     }
 
     /// The health of the runtime's components.
@@ -643,19 +701,19 @@ impl Runtime {
         self.shared.engine.components()
     }
 
-    fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+    fn lock_registry(&self) -> crate::locks::Held<'_, Registry> {
         // A panic while the lock was held cannot leave the map half-updated in a way that
         // matters (inserts are single calls), so a poisoned lock is simply recovered.
-        self.shared
-            .registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.shared.registry)
     }
 
     /// A report of everything this runtime holds. Never panics; an internal failure while
     /// building it is counted in `runtime.errors_caught` and gives a report without phases.
     #[must_use]
     pub fn report(&self) -> Report {
+        if self.reentered() {
+            return self.partial_report();
+        }
         match self
             .components()
             .run(Component::Reporting, || self.build_report())
@@ -667,6 +725,29 @@ impl Runtime {
                 runtime: self.runtime_report(0),
                 ..Report::default()
             },
+        }
+    }
+
+    /// The report of a call from inside the runtime's own critical section (see
+    /// [`Runtime::reentered`]): only what is read without a lock, marked `runtime.partial`.
+    fn partial_report(&self) -> Report {
+        let (errors_by_component, components_disabled) = self.components().report();
+        Report {
+            enabled: self.is_enabled(),
+            uptime_s: self.shared.started.elapsed().as_secs_f64(),
+            runtime: RuntimeReport {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                partial: true,
+                errors_caught: self.components().errors_total(),
+                errors_by_component,
+                components_disabled,
+                snapshots_written: self.shared.snapshots_written.load(Relaxed),
+                restored_runs: self.shared.restored_runs.load(Relaxed),
+                snapshot_write_errors: self.shared.snapshot_write_errors.load(Relaxed),
+                reentrant_calls: self.shared.reentrant_calls.load(Relaxed),
+                ..RuntimeReport::default()
+            },
+            ..Report::default()
         }
     }
 
@@ -746,12 +827,8 @@ impl Runtime {
         .collect();
         let health = self.shared.engine.health();
         let (errors_by_component, components_disabled) = self.components().report();
-        let (reports_written, report_write_errors) = self
-            .shared
-            .schedule
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .files();
+        let (reports_written, report_write_errors) =
+            crate::locks::lock(&self.shared.schedule).files();
         RuntimeReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             errors_caught: self.components().errors_total(),
@@ -771,15 +848,30 @@ impl Runtime {
             worker_running: self.shared.engine.worker_running(),
             snapshots_written: self.shared.snapshots_written.load(Relaxed),
             restored_runs: self.shared.restored_runs.load(Relaxed),
-            snapshot_error: self
-                .shared
-                .snapshot_error
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
+            snapshot_error: crate::locks::lock(&self.shared.snapshot_error).clone(),
             reports_written,
             report_write_errors,
+            snapshot_write_errors: self.shared.snapshot_write_errors.load(Relaxed),
+            reentrant_calls: self.shared.reentrant_calls.load(Relaxed),
+            partial: false,
+            last_snapshot_write_error: crate::locks::lock(&self.shared.last_snapshot_write_error)
+                .clone(),
         }
+    }
+}
+
+/// The error of a snapshot operation called back from inside the runtime (a panic hook run
+/// while this thread holds a runtime lock): refused rather than deadlocked.
+fn reentered_error(path: &std::path::Path, write: bool) -> SnapshotError {
+    let source = std::io::Error::other(
+        "called from inside the runtime (a panic hook during an internal panic), where it \
+         cannot wait for the runtime's locks; see runtime.reentrant_calls",
+    );
+    let path = path.to_path_buf();
+    if write {
+        SnapshotError::Write { path, source }
+    } else {
+        SnapshotError::Read { path, source }
     }
 }
 

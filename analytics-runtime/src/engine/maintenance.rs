@@ -25,13 +25,13 @@ impl Engine {
     pub(crate) fn maintain(&self, now: Instant, config: &AnalyticsConfig, monitors: &Monitors) {
         let components = self.components();
         let mut outbox = Outbox::default();
-        let mut guard = self.lock();
-        let state = &mut *guard;
         if config.resources.enabled {
             components.run(Component::Resources, || {
-                sample_resources(state, now, config, &mut outbox);
+                self.sample_resources(now, config, &mut outbox);
             });
         }
+        let mut guard = self.lock();
+        let state = &mut *guard;
         if now.saturating_duration_since(state.last_rates) >= RATE_INTERVAL {
             state.last_rates = now;
             let metrics = &mut state.metrics;
@@ -64,28 +64,52 @@ impl Engine {
     }
 }
 
-/// Takes a resource sample if one is due, attributes it to the phases that ran since the last
-/// one, and feeds it to the anomaly detector.
-fn sample_resources(
+impl Engine {
+    /// Takes a resource sample if one is due, attributes it to the phases that ran since the
+    /// last one, and feeds it to the anomaly detector.
+    ///
+    /// The sample itself (reads of `/proc`) is taken with the engine lock released: the
+    /// sampler is taken out of the state, used, and put back (issue 13: no file I/O under a
+    /// runtime lock). A concurrent caller finds no sampler and skips this round.
+    fn sample_resources(&self, now: Instant, config: &AnalyticsConfig, outbox: &mut Outbox) {
+        let interval = Duration::from_millis(config.resources.interval_ms);
+        let (first, sampler) = {
+            let mut state = self.lock();
+            if state
+                .last_sample
+                .is_some_and(|last| now.saturating_duration_since(last) < interval)
+            {
+                return;
+            }
+            let first = !std::mem::replace(&mut state.sampler_tried, true);
+            (first, state.sampler.take())
+        };
+        let mut sampler = if first {
+            ProcessSampler::new()
+        } else {
+            sampler
+        };
+        let sample = sampler.as_mut().and_then(ProcessSampler::sample);
+        let mut state = self.lock();
+        if sampler.is_some() {
+            state.sampler = sampler;
+        }
+        if let Some(sample) = sample {
+            record_sample(&mut state, sample, now, interval, config, outbox);
+        }
+    }
+}
+
+/// Records `sample`, attributed to the phases that ran since the previous one, and feeds it to
+/// the anomaly detector.
+fn record_sample(
     state: &mut EngineState,
+    sample: crate::monitors::resources::ResourceSample,
     now: Instant,
+    interval: Duration,
     config: &AnalyticsConfig,
     outbox: &mut Outbox,
 ) {
-    let interval = Duration::from_millis(config.resources.interval_ms);
-    if state
-        .last_sample
-        .is_some_and(|last| now.saturating_duration_since(last) < interval)
-    {
-        return;
-    }
-    if !state.sampler_tried {
-        state.sampler_tried = true;
-        state.sampler = ProcessSampler::new();
-    }
-    let Some(sample) = state.sampler.as_mut().and_then(ProcessSampler::sample) else {
-        return;
-    };
     let elapsed = state
         .last_sample
         .map_or(interval, |last| now.saturating_duration_since(last));

@@ -19,9 +19,7 @@ mod worker;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use self::trend::Trend;
@@ -141,8 +139,8 @@ pub(crate) struct Engine {
     state: Mutex<EngineState>,
     handlers: RwLock<Vec<Handler>>,
     handler_panics: AtomicU64,
-    /// Dropping the sender wakes the worker and tells it to stop; the handle joins it.
-    worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// The background worker, and whether it was stopped for good.
+    worker: Mutex<worker::WorkerSlot>,
     /// The health of every component (caught panics, switched-off components).
     components: Components,
 }
@@ -186,14 +184,14 @@ impl Engine {
             handlers: RwLock::new(Vec::new()),
             handler_panics: AtomicU64::new(0),
             components: Components::default(),
-            worker: Mutex::new(None),
+            worker: Mutex::new(worker::WorkerSlot::default()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, EngineState> {
+    fn lock(&self) -> crate::locks::Held<'_, EngineState> {
         // A panic inside an engine is caught while the lock is held; the state it leaves is
         // still usable (at worst one run is half-applied), so the poison is cleared.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.state)
     }
 
     /// Catches up on every phase's runs and the objectives' health updates. A panic is

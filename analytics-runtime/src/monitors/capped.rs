@@ -2,8 +2,8 @@
 //! and their small common helpers: a table clock, poison-tolerant locking and key writing.
 
 use std::mem::size_of;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
@@ -182,8 +182,9 @@ impl<V> CappedMap<V> {
 
 /// Locks `mutex`, recovering it if a panic poisoned it: the state behind the monitors' locks
 /// is plain counters, valid at every step, and the runtime must never panic into user code.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// Counted as held by this thread (see `crate::locks`).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> crate::locks::Held<'_, T> {
+    crate::locks::lock(mutex)
 }
 
 /// The clock of one table: nanoseconds since the table was made (fits an `AtomicU64` for

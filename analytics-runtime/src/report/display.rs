@@ -71,7 +71,15 @@ impl fmt::Display for Report {
             f,
             "runtime: {} runs analysed, {} errors caught, {} bytes held",
             self.runtime.runs_analysed, self.runtime.errors_caught, self.memory.total_bytes
-        )
+        )?;
+        if let Some(error) = &self.runtime.last_snapshot_write_error {
+            write!(
+                f,
+                "\nsnapshot writes failed: {} (last: {error})",
+                self.runtime.snapshot_write_errors
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -553,6 +553,19 @@ pub struct RuntimeReport {
     pub restored_runs: u64,
     /// Why the configured snapshot could not be restored (the runtime then started empty).
     pub snapshot_error: Option<String>,
+    /// Snapshot writes that failed: periodic, final (`shutdown`) or asked for with
+    /// `Runtime::snapshot` (a failed restore is `snapshot_error`, not counted here).
+    pub snapshot_write_errors: u64,
+    /// The error of the last failed snapshot write, if any failed.
+    pub last_snapshot_write_error: Option<String>,
+    /// Calls into the runtime made from inside its own critical section (a panic hook run by a
+    /// panic inside the runtime, while its thread held a runtime lock): answered without
+    /// waiting for a lock, never deadlocked (a partial report, a refused snapshot, a skipped
+    /// record).
+    pub reentrant_calls: u64,
+    /// Whether this report was asked for from inside the runtime's own critical section (see
+    /// `reentrant_calls`): it then holds only what is read without a lock.
+    pub partial: bool,
 }
 
 impl Report {
