@@ -133,7 +133,7 @@ pub use global::{
     global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
     record_objective_progress, record_quality, record_task, report, shutdown,
 };
-pub use outcome::Outcome;
+pub use outcome::{Outcome, PhaseResult};
 pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};
 pub use runtime::Runtime;
@@ -156,7 +156,20 @@ pub struct GuideDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::callsite::{Callsite, PhaseGuard, Polled, ReturnGuard};
-    pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome};
+    pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome, declared_outcome};
+
+    /// Names `!` on stable Rust, where `let x: ! = ..` is unstable (an `async fn .. -> !`).
+    pub type Never = <fn() -> ! as FnOutput>::Output;
+
+    /// The output type of a function pointer (for [`Never`]).
+    pub trait FnOutput {
+        /// The function's return type.
+        type Output;
+    }
+
+    impl<T> FnOutput for fn() -> T {
+        type Output = T;
+    }
 
     /// Calls `f` once. Passing the body as an `FnOnce` (rather than calling a closure in
     /// place) makes rustc infer the closure as `FnOnce`, so a body may return references into
