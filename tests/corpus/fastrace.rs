@@ -1,0 +1,2 @@
+use crate::support::Calls;
+pub(crate) fn exercise() -> Calls { Calls::new() }
