@@ -443,6 +443,7 @@ fn async_fn_body(ctx: &Ctx, sig: &syn::Signature, block: &Block, how: Classify) 
         #[allow(
             unreachable_code,
             clippy::diverging_sub_expression,
+            clippy::empty_loop,
             clippy::let_unit_value,
             clippy::needless_return
         )]
@@ -463,7 +464,7 @@ fn async_fn_body(ctx: &Ctx, sig: &syn::Signature, block: &Block, how: Classify) 
         // `-> !`: the body never completes; a statement of type `!` ends the fn body.
         return quote! {
             let __analytics_guard = #krate::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
-            #[allow(unused_braces)]
+            #[allow(clippy::async_yields_async, unused_braces)]
             let _: #ret = #polled;
         };
     }
@@ -472,7 +473,9 @@ fn async_fn_body(ctx: &Ctx, sig: &syn::Signature, block: &Block, how: Classify) 
         let __analytics_guard = #krate::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
         // The user's block stays nested (the return edge names their types, which a `use` in
         // the body must not shadow), so a single-expression body must not warn.
-        #[allow(clippy::let_unit_value, unused_braces)]
+        // The inner future yields what the fn returns, a future itself for a fn returning one:
+        // that is not the `async_yields_async` mistake (the lint does not apply to an `async fn`).
+        #[allow(clippy::let_unit_value, clippy::async_yields_async, unused_braces)]
         let __analytics_result: #ret = #polled;
         #finish
         __analytics_result
@@ -597,6 +600,7 @@ fn instrument_async_block(
             #[allow(
                 unreachable_code,
                 clippy::diverging_sub_expression,
+                clippy::empty_loop,
                 clippy::let_unit_value,
                 clippy::needless_return
             )]
@@ -610,7 +614,7 @@ fn instrument_async_block(
     let new_block: Block = syn::parse_quote_spanned! {span=> {
         let __analytics_guard = #krate::__private::Callsite::enter(&__ANALYTICS_CALLSITE);
         // Same capture mode as the user's block, so borrows keep their meaning.
-        #[allow(clippy::let_unit_value, unused_braces)]
+        #[allow(clippy::let_unit_value, clippy::async_yields_async, unused_braces)]
         let __analytics_result #let_type =
             #krate::__private::Polled::new(&__analytics_guard, async #capture {
                 #return_edge
