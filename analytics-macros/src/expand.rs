@@ -383,18 +383,6 @@ fn sync_body(ctx: &Ctx, output: &ReturnType, block: &Block, how: Classify) -> To
     }
 }
 
-/// The bindings of the parameters, in order (`self` included).
-fn param_bindings(sig: &syn::Signature) -> Vec<TokenStream> {
-    let mut out = Vec::new();
-    for arg in &sig.inputs {
-        match arg {
-            FnArg::Receiver(receiver) => out.push(receiver.self_token.to_token_stream()),
-            FnArg::Typed(typed) => pat_bindings(&typed.pat, &mut out),
-        }
-    }
-    out
-}
-
 fn pat_bindings(pat: &Pat, out: &mut Vec<TokenStream>) {
     match pat {
         Pat::Ident(ident) => {
@@ -422,17 +410,49 @@ fn pat_bindings(pat: &Pat, out: &mut Vec<TokenStream>) {
 fn async_fn_body(ctx: &Ctx, sig: &syn::Signature, block: &Block, how: Classify) -> TokenStream {
     let krate = &ctx.krate;
     let ret = inferable_return_type(ctx, &sig.output).unwrap_or_else(|| syn::parse_quote!(()));
-    // Every parameter is moved into the inner future, the last one first, as the `async fn`
-    // itself holds them: they then drop in the same order as without the attribute (the
-    // inner future would otherwise take only the ones it uses, and drop those first).
-    let mut params = param_bindings(sig);
-    params.reverse();
-    let take_params = (!params.is_empty()).then(|| {
+    // Every parameter is moved into the inner future, as the `async fn` itself holds them, so
+    // they drop in the same order as without the attribute (the inner future would otherwise
+    // take only the ones it uses, and drop those first). The trailing plain `name: Type`
+    // parameters are rebound by name, in order (`let v = v;`, spanned on the parameter): the
+    // body then sees locals, so a borrow error names the variable and suggests `.clone()`,
+    // and an unused one still warns. The others (`self`, `mut x`, patterns) are captured by a
+    // mention, last one first: captured values drop after the locals, in capture order.
+    let inputs: Vec<&FnArg> = sig.inputs.iter().collect();
+    let plain = |arg: &&&FnArg| match arg {
+        FnArg::Typed(typed) => matches!(&*typed.pat, Pat::Ident(ident)
+            if ident.mutability.is_none() && ident.by_ref.is_none() && ident.subpat.is_none()),
+        FnArg::Receiver(_) => false,
+    };
+    let suffix = inputs.iter().rev().take_while(plain).count();
+    let (captured, rebound) = inputs.split_at(inputs.len() - suffix);
+    let mut mentions = Vec::new();
+    for arg in captured {
+        match arg {
+            FnArg::Receiver(receiver) => mentions.push(receiver.self_token.to_token_stream()),
+            FnArg::Typed(typed) => pat_bindings(&typed.pat, &mut mentions),
+        }
+    }
+    mentions.reverse();
+    let mention = (!mentions.is_empty()).then(|| {
         quote! {
             #[allow(clippy::no_effect_underscore_binding)]
-            let _ = (#(&#params,)*);
+            let _ = (#(&#mentions,)*);
         }
     });
+    let rebind = rebound.iter().filter_map(|arg| match arg {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(ident) => {
+                let ident = &ident.ident;
+                Some(quote_spanned!(ident.span()=> let #ident = #ident;))
+            }
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    });
+    let take_params = quote! {
+        #mention
+        #(#rebind)*
+    };
     // The return edge's `return` points at the declared type, where the value's type comes
     // from, in a mismatch's note.
     let edge_span = match &sig.output {

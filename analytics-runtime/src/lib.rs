@@ -143,8 +143,10 @@ mod stats;
 ///   type may be a `Result`, `Location::caller()` in the body reports the attribute's closure;
 /// * an `async fn` that awaits and returns `impl Fn(&str) -> usize` written as `|s| s.len()`
 ///   needs the closure's parameter types spelt out (`|s: &str| s.len()`);
-/// * in an `async fn` that awaits, an unused parameter no longer warns `unused_variables`
-///   (each parameter is moved into the inner future to keep the drop order).
+/// * in an `async fn` that awaits, a parameter that is `mut`, a pattern or followed by one
+///   is moved into the inner future by a mention (to keep the drop order): unused, it no
+///   longer warns `unused_variables`, and a borrow-after-move error on it loses the `.clone()`
+///   suggestion (plain `name: Type` parameters keep both).
 pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};

@@ -99,6 +99,19 @@ twins!(async async_moves_first, async_moves_first_plain, (a: Noisy, _b: Noisy) -
     moved.0.len()
 });
 
+twins!(async async_mut_first, async_mut_first_plain, (mut a: Noisy, _b: Noisy) -> usize {
+    yield_once().await;
+    a.0 = "a";
+    let _body = Noisy("body");
+    a.0.len()
+});
+
+twins!(async async_pattern_last, async_pattern_last_plain, (a: Noisy, (_b, _c): (Noisy, Noisy)) -> usize {
+    yield_once().await;
+    let _body = Noisy("body");
+    a.0.len()
+});
+
 fn pair() -> (Noisy, Noisy) {
     (Noisy("a"), Noisy("b"))
 }
@@ -158,5 +171,20 @@ fn async_fns_drop_parameters_in_their_order() {
     let with = take_log();
     let (a, b) = pair();
     block_on(async_moves_first_plain(a, b));
+    assert_eq!(with, take_log());
+
+    let (a, b) = pair();
+    block_on(async_mut_first(a, b));
+    let with = take_log();
+    let (a, b) = pair();
+    block_on(async_mut_first_plain(a, b));
+    assert_eq!(with, take_log());
+    assert_eq!(with, ["body", "b", "a"]);
+
+    let (a, b) = pair();
+    block_on(async_pattern_last(a, (b, Noisy("c"))));
+    let with = take_log();
+    let (a, b) = pair();
+    block_on(async_pattern_last_plain(a, (b, Noisy("c"))));
     assert_eq!(with, take_log());
 }
