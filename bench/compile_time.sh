@@ -9,6 +9,9 @@
 #   bench/compile_time.sh --fns 500    # another size
 #   bench/compile_time.sh --no-init    # neither crate calls analytics_runtime::init
 #   bench/compile_time.sh --shape 3    # every fn of one shape (0 value, 1 Result, 2 method, 3 async)
+#   bench/compile_time.sh --crate-only # the "crate" row only: dependencies built once, in a
+#                                      # target dir the crates share (minutes faster)
+#   bench/compile_time.sh --no-peer    # leave out the #[tracing::instrument] crate
 #   KEEP=1 bench/compile_time.sh       # keep the generated crates (path printed)
 #
 # Two numbers per crate:
@@ -30,6 +33,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 fns=200
 init=1
+crate_only=0
+peer=1
 shape=
 profile_flag=()
 profile=dev
@@ -38,12 +43,14 @@ while [[ $# -gt 0 ]]; do
         --release) profile_flag=(--release); profile=release ;;
         --fns) fns="$2"; shift ;;
         --no-init) init=0 ;;
+        --crate-only) crate_only=1 ;;
+        --no-peer) peer=0 ;;
         --shape)
             shape="$2"
             shift
             [[ "$shape" =~ ^[0-3]$ ]] || { echo "--shape takes 0 to 3" >&2; exit 2; }
             ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -139,8 +146,15 @@ build() {
 }
 median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 
+names=(phases_without phases_with)
+[[ $peer == 1 ]] && names+=(phases_tracing)
+if [[ $crate_only == 1 ]]; then
+    # One target dir for all crates: the dependencies are built once (the first build, not
+    # reported), and `cargo clean -p` then removes only the crate being measured.
+    export CARGO_TARGET_DIR="$tmp/target"
+fi
 declare -A clean crate
-for name in phases_without phases_with phases_tracing; do
+for name in "${names[@]}"; do
     echo "building $name from clean ($profile) ..." >&2
     clean[$name]="$(build "$tmp/$name")"
     runs=()
@@ -159,10 +173,14 @@ printf '%-38s %9s %18s %7s %21s %7s\n' "" "without" "#[analyzed_phase]" "ratio" 
     "#[tracing::instrument]" "ratio"
 row() {
     local -n times="$2"
-    printf '%-38s %8.2fs %17.2fs %6.2fx %20.2fs %6.2fx\n' "$1" \
+    local peer_cols=("-" "-")
+    if [[ $peer == 1 ]]; then
+        peer_cols=("$(printf '%.2fs' "${times[phases_tracing]}")" \
+            "$(printf '%.2fx' "$(ratio "${times[phases_tracing]}" "${times[phases_without]}")")")
+    fi
+    printf '%-38s %8.2fs %17.2fs %6.2fx %21s %7s\n' "$1" \
         "${times[phases_without]}" "${times[phases_with]}" \
-        "$(ratio "${times[phases_with]}" "${times[phases_without]}")" \
-        "${times[phases_tracing]}" "$(ratio "${times[phases_tracing]}" "${times[phases_without]}")"
+        "$(ratio "${times[phases_with]}" "${times[phases_without]}")" "${peer_cols[@]}"
 }
-row "clean build (deps + crate)" clean
+[[ $crate_only == 1 ]] || row "clean build (deps + crate)" clean
 row "crate only, deps built (median of 3)" crate

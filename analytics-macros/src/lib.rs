@@ -27,7 +27,26 @@ pub fn analyzed_phase(args: TokenStream, item: TokenStream) -> TokenStream {
             Ok(()) => expand::expand(args, func).into(),
             Err(error) => with_item(error, item),
         },
+        // A function whose body does not parse: rustc reports the syntax error, once, on the
+        // item emitted unchanged (the attribute adding its own copy of the message would say
+        // it twice). Compilation fails, so nothing goes unmeasured.
+        Err(_) if syn::parse2::<FnWithRawBody>(item.clone()).is_ok() => item.into(),
         Err(_) => not_a_function(item),
+    }
+}
+
+/// A function whose signature parses and whose body is any braced tokens.
+struct FnWithRawBody;
+
+impl syn::parse::Parse for FnWithRawBody {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<syn::Signature>()?;
+        let body;
+        syn::braced!(body in input);
+        body.parse::<TokenStream2>()?;
+        Ok(FnWithRawBody)
     }
 }
 

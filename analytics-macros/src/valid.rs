@@ -47,6 +47,22 @@ pub(crate) fn check(args: &Args, func: &ItemFn) -> syn::Result<()> {
             ));
         }
     }
+    if let Some(span) = args.result {
+        let returns_nothing = match &func.sig.output {
+            syn::ReturnType::Default => true,
+            syn::ReturnType::Type(_, ty) => {
+                matches!(&**ty, syn::Type::Never(_))
+                    || matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty())
+            }
+        };
+        if returns_nothing {
+            push(syn::Error::new(
+                span,
+                "`result` says the return value tells success from failure, and this function \
+                 returns no value: remove `result`",
+            ));
+        }
+    }
     errors.map_or(Ok(()), Err)
 }
 

@@ -83,49 +83,71 @@ mod stats;
 /// ```
 ///
 /// # Arguments
-/// * `name = "..."`: the phase name (default: the function's name, without `r#`). Functions
-///   with the same name are one phase: their runs add up.
+/// | argument | what it does | example |
+/// | --- | --- | --- |
+/// | `name = "..."` | the phase name (default: the function's name, without `r#`); functions with the same name are one phase: their runs add up | `#[analyzed_phase(name = "build")]` |
+/// | `crate = path` | where the runtime is when your Cargo.toml renames it (default `::analytics_runtime`) | `#[analytics::analyzed_phase(crate = analytics)]` for `analytics = { package = "analytics-runtime", .. }` |
+/// | `result` | classify the return value through [`PhaseResult`], for a type the attribute cannot see (a trait's default method returning `Self::Out`), or your own outcome type | `#[analyzed_phase(result)]` |
 ///
 /// # What counts
 /// * A return value of type `Result<T, E>` that is `Err` is a failure, whatever alias spells
 ///   the type (`io::Result<T>`, `anyhow::Result<T>`, a `type R<T> = Result<T, MyError>`);
 ///   every other value (including `Option::None`) is a success. The decision is made on the
-///   type as the function declares it: a generic `T` is never a `Result`.
+///   type as the function declares it: a generic `T` is never a `Result`, and neither is an
+///   associated type such as `Self::Out` in a trait's default method, which is only known in
+///   each impl: there, write `#[analyzed_phase(result)]` and bound the type with
+///   [`PhaseResult`] (`type Out: PhaseResult;`), or put the attribute on each impl's method.
 /// * A panic is a failure, also counted in `panics`, and keeps unwinding to the caller.
-/// * An `async fn`, or a fn whose body is an `async` block or `Box::pin(async ..)`
-///   (async-trait style), is timed from its first poll to its completion; dropped in between it
-///   is `cancelled`; never polled, it is not an execution.
+/// * An `async fn` is timed from its first poll to its completion; dropped in between it is
+///   `cancelled`; never polled, it is not an execution.
+/// * A fn returning a future is timed from the future's first poll when its body *ends* with
+///   the future: `async { .. }`, `Box::pin(async { .. })` (what async-trait generates) or
+///   `async { .. }.boxed()` / `.boxed_local()`, after any statements (`let m = ..;
+///   Box::pin(async move { .. })`); the statements before run unmeasured when the future is
+///   built. Its value is classified by the future's declared `Output`. A future built any
+///   other way (`let f = ..; f`, `Box::pin(fut)`, a combinator) is not seen: the run is the
+///   construction of the future, a success; annotate the `async fn` or block it comes from.
 ///
 /// # Where it goes
 /// Free functions and methods with any receiver (`&self`, `&mut self`, `self`,
 /// `self: Box<Self>`, `self: Pin<&mut Self>`), trait impls and default methods (sync and
-/// `async fn`), generics, const generics, lifetimes, `impl Trait`, `unsafe fn`, any
-/// visibility. Signature, attributes and doc comments are kept as written. It is a compile
-/// error on anything else (a struct, an impl block, a `const fn`, a method without a body),
-/// with a message that says what to do.
+/// `async fn`), async-trait methods, generics, const generics, lifetimes, `impl Trait`,
+/// patterns in parameters, `unsafe fn`, `extern "C" fn`, `async fn .. -> !`, any visibility.
+/// Signature, attributes and doc comments are kept as written. It is a compile error on
+/// anything else (a struct, an impl block, a `const fn`, a method without a body), with a
+/// message that says what to do.
 ///
 /// # The expansion
+/// The body keeps its meaning and the compiler's messages about it: the attribute picks the
+/// cheapest of these shapes that does.
 /// ```ignore
 /// fn plan(goal: &str) -> Result<Plan, PlanError> {
 ///     static __ANALYTICS_CALLSITE: Callsite = Callsite::new("plan", module_path!(), file!(), line!());
 ///     let __analytics_guard = __ANALYTICS_CALLSITE.enter();   // one atomic load when disabled
-///     let __analytics_result: Result<Plan, PlanError> =
-///         call_once(move || -> Result<Plan, PlanError> { /* the body, as written */ });
+///     // no `return`, `?` or unknown macro in the body: it runs in place
+///     let __analytics_result: Result<Plan, PlanError> = { /* the body, as written */ };
+///     // otherwise: call_once(|| -> Result<Plan, PlanError> { /* the body */ })
 ///     __analytics_guard.finish(/* Err => Failure, else Success */);
 ///     __analytics_result
 /// }
 /// ```
-/// The body runs in an `FnOnce` closure so `return` and `?` keep their meaning and the result
-/// can be classified; the guard records a panic if the body unwinds. An `async fn` body runs as
-/// an inner `async move` block awaited between the guard and the classification.
+/// * A return type that cannot be a `Result` (`u64`, `()`, `String`, `Vec<T>`, `impl Trait`,
+///   a generic `T`): the body runs in place and the guard's drop ends the run.
+/// * An `async fn` that can suspend (an `.await`, or a macro that could hide one) runs its
+///   body as an inner future that tells a panic of the body from the cancellation of a
+///   suspended one; one that cannot suspend runs whole in its first poll, like a sync body.
+/// * Parameters drop in the same order as without the attribute; `return` and `?` keep their
+///   meaning; inference (`.collect()`, `.into()`, `?`) and lints are as without it.
 ///
 /// Known limits:
-/// * inside a `#[track_caller]` fn whose return type may be a `Result`, `Location::caller()`
-///   in the body reports the attribute's closure, not the caller;
-/// * an `async fn` returning `impl Fn(&str) -> usize` written as `|s| s.len()` needs the
-///   closure's parameter types spelt out (`|s: &str| s.len()`): the body runs as an inner
-///   future whose output type is inferred from the body, so the declared `impl Fn` no longer
-///   tells the closure its parameter types (sync fns keep it).
+/// * inside a `#[track_caller]` fn whose body returns early (`return`, `?`) and whose return
+///   type may be a `Result`, `Location::caller()` in the body reports the attribute's closure;
+/// * an `async fn` that awaits and returns `impl Fn(&str) -> usize` written as `|s| s.len()`
+///   needs the closure's parameter types spelt out (`|s: &str| s.len()`);
+/// * in an `async fn` that awaits, a parameter that is `mut`, a pattern or followed by one
+///   is moved into the inner future by a mention (to keep the drop order): unused, it no
+///   longer warns `unused_variables`, and a borrow-after-move error on it loses the `.clone()`
+///   suggestion (plain `name: Type` parameters keep both).
 pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
@@ -134,7 +156,7 @@ pub use global::{
     global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
     record_objective_progress, record_quality, record_task, report, shutdown,
 };
-pub use outcome::Outcome;
+pub use outcome::{Outcome, PhaseResult};
 pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};
 pub use runtime::Runtime;
@@ -157,7 +179,20 @@ pub struct GuideDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::callsite::{Callsite, PhaseGuard, Polled, ReturnGuard};
-    pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome};
+    pub use crate::outcome::{Classify, ClassifyOther, ClassifyResult, Outcome, declared_outcome};
+
+    /// Names `!` on stable Rust, where `let x: ! = ..` is unstable (an `async fn .. -> !`).
+    pub type Never = <fn() -> ! as FnOutput>::Output;
+
+    /// The output type of a function pointer (for [`Never`]).
+    pub trait FnOutput {
+        /// The function's return type.
+        type Output;
+    }
+
+    impl<T> FnOutput for fn() -> T {
+        type Output = T;
+    }
 
     /// Calls `f` once. Passing the body as an `FnOnce` (rather than calling a closure in
     /// place) makes rustc infer the closure as `FnOnce`, so a body may return references into

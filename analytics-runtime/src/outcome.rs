@@ -93,6 +93,56 @@ impl<T: ?Sized> ClassifyOther for &Classify<'_, T> {
     }
 }
 
+/// A return value that says whether its run failed, for `#[analyzed_phase(result)]`.
+///
+/// The attribute classifies a return value by its type, which it can only do where the type
+/// is known: in a trait's default method returning an associated type (`-> Self::Out`), the
+/// type is only known in each impl, so an `Err` there would count as a success. Write
+/// `#[analyzed_phase(result)]` and bound the type (`type Out: PhaseResult;`) to have every
+/// impl's value classified through this trait. Implemented for every `Result`; implement it
+/// for your own outcome types too.
+///
+/// ```
+/// use analytics_runtime::{PhaseResult, analyzed_phase};
+///
+/// trait Step {
+///     type Out: PhaseResult;
+///     fn run(&self) -> Self::Out;
+///
+///     #[analyzed_phase(result)] // `Self::Out` is a `Result` in the impls
+///     fn step(&self) -> Self::Out {
+///         self.run()
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[analyzed_phase(result)]` needs `{Self}` to implement `PhaseResult`",
+    label = "the return value is classified through `analytics_runtime::PhaseResult`",
+    note = "bound the type, e.g. `type Out: analytics_runtime::PhaseResult;`, or remove `result`"
+)]
+pub trait PhaseResult {
+    /// Whether the run that returned this value failed.
+    fn is_failure(&self) -> bool;
+}
+
+impl<T, E> PhaseResult for Result<T, E> {
+    #[inline]
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+/// The outcome of a value classified through [`PhaseResult`] (`#[analyzed_phase(result)]`).
+#[doc(hidden)]
+#[inline]
+pub fn declared_outcome<T: PhaseResult + ?Sized>(value: &T) -> Outcome {
+    if value.is_failure() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    }
+}
+
 #[cfg(test)]
 // The explicit borrow is the point of autoref specialisation (see `Classify`).
 #[allow(clippy::needless_borrow)]
@@ -126,6 +176,20 @@ mod tests {
             Outcome::Success
         );
         assert_eq!((&Classify("str")).__analytics_outcome(), Outcome::Success);
+    }
+
+    #[test]
+    fn declared_results_are_classified_through_the_trait() {
+        struct Status(bool);
+        impl PhaseResult for Status {
+            fn is_failure(&self) -> bool {
+                !self.0
+            }
+        }
+        assert_eq!(declared_outcome(&Status(false)), Outcome::Failure);
+        assert_eq!(declared_outcome(&Status(true)), Outcome::Success);
+        assert_eq!(declared_outcome(&Err::<u8, ()>(())), Outcome::Failure);
+        assert_eq!(declared_outcome(&Ok::<u8, ()>(1)), Outcome::Success);
     }
 
     #[test]
