@@ -29,7 +29,7 @@ pub struct Candidate {
 }
 
 /// The candidates cross-validation chooses from: the shipped default and variations of the
-/// settings that shape the score (baseline length, damping of repeats, novelty bandwidth).
+/// settings that shape the score (tail model, damping of repeats, baseline length).
 /// The default must be what cross-validation selects, not what fits these files best.
 pub fn default_candidates() -> Vec<Candidate> {
     let base = DetectorSettings::default();
@@ -37,13 +37,15 @@ pub fn default_candidates() -> Vec<Candidate> {
         name: "default".into(),
         settings: base.clone(),
     }];
-    let variations: [(&str, &str); 6] = [
+    let variations: [(&str, &str); 8] = [
+        ("tail", "0.001"),
+        ("tail", "0.005"),
+        ("novelty_tail", "0.003"),
+        ("alpha_max", "6"),
+        ("alpha_max", "25"),
+        ("refractory", "0"),
         ("long_window", "1000"),
         ("long_window", "4000"),
-        ("history_window", "800"),
-        ("refractory", "0"),
-        ("novelty_bandwidth", "0.25"),
-        ("short_window", "5"),
     ];
     for (key, value) in variations {
         let mut settings = base.clone();

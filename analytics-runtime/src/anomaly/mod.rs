@@ -12,6 +12,8 @@
 
 mod block_window;
 pub mod detector;
+#[cfg(test)]
+mod false_alarms;
 mod keyed;
 mod observation;
 mod record;
@@ -19,11 +21,13 @@ mod refractory;
 mod rolling;
 mod settings;
 
-pub use crate::report::{Anomaly, Pattern, Severity};
+pub use crate::report::{Anomaly, AnomalyFinding, Pattern, Severity};
 pub use detector::StreamDetector;
 pub(crate) use keyed::now;
+#[allow(deprecated)]
 pub use keyed::{
     AnomalyDetector, AnomalySettings, DEFAULT_SCORE_THRESHOLD, OVERFLOW_KEY, severity,
+    severity_of_score,
 };
-pub use observation::Observation;
+pub use observation::{Component, Observation};
 pub use settings::DetectorSettings;
