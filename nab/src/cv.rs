@@ -59,6 +59,51 @@ pub fn default_candidates() -> Vec<Candidate> {
     out
 }
 
+/// A baseline detector: one score per value, streaming (no look-ahead).
+type Baseline = fn(&[f64]) -> Vec<f64>;
+
+/// The simple baselines a user could compute, cross-validated like the detector.
+pub const BASELINES: [(&str, Baseline); 2] = [
+    ("rolling z-score (window 100)", rolling_z_baseline),
+    (
+        "fixed threshold (share of range so far)",
+        fixed_threshold_baseline,
+    ),
+];
+
+/// `|z| / (1 + |z|)` of the plain rolling z-score over the previous 100 values.
+pub fn rolling_z_baseline(values: &[f64]) -> Vec<f64> {
+    let mut detector =
+        analytics_runtime::anomaly::StreamDetector::new(&DetectorSettings::default());
+    values
+        .iter()
+        .map(|&v| {
+            let z = detector.observe(v).z_score.abs();
+            z / (1.0 + z)
+        })
+        .collect()
+}
+
+/// A fixed threshold on the value, made comparable across files by the range seen so far:
+/// `(x - min) / (max - min)` over the previous values, halved and capped at 1 (so 0.5 is the
+/// previous maximum); 0 for the first value.
+pub fn fixed_threshold_baseline(values: &[f64]) -> Vec<f64> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    values
+        .iter()
+        .map(|&v| {
+            let score = if hi > lo {
+                ((v - lo) / (hi - lo) / 2.0).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            lo = lo.min(v);
+            hi = hi.max(v);
+            score
+        })
+        .collect()
+}
+
 /// The group of a relative file name (`group/file.csv` -> `group`).
 pub fn group_of(name: &str) -> &str {
     name.split_once('/').map_or("", |(g, _)| g)
@@ -101,6 +146,9 @@ pub struct ProfileCv {
     pub folds: Vec<Fold>,
     /// Out-of-fold score: the held-out raw scores summed over folds, normalised.
     pub out_of_fold: f64,
+    /// Out-of-fold score of the default setting alone (only its threshold is chosen on the
+    /// training groups).
+    pub out_of_fold_default: f64,
     /// In-sample score of the default candidate (threshold swept on all files).
     pub in_sample: f64,
     /// Threshold of that in-sample score.
@@ -116,8 +164,12 @@ pub struct CrossValidation {
     pub runs: Vec<Vec<ScoredFile>>,
     /// One result per NAB profile.
     pub profiles: Vec<ProfileCv>,
-    /// Points per second of the default candidate's detector.
+    /// The simple baselines under the same protocol: name and one result per profile.
+    pub baselines: Vec<(String, Vec<ProfileCv>)>,
+    /// Points per second (wall) of the default candidate's detector.
     pub points_per_second: f64,
+    /// Points per CPU second of the default candidate's detector, where known.
+    pub points_per_cpu_second: Option<f64>,
 }
 
 /// Runs every candidate over the corpus once (the detectors are per file and never see the
@@ -130,10 +182,12 @@ pub fn cross_validate(
 ) -> Result<CrossValidation, NabError> {
     let mut runs = Vec::new();
     let mut points_per_second = 0.0;
+    let mut points_per_cpu_second = None;
     for (i, c) in candidates.iter().enumerate() {
         let run = run_corpus(data_dir, &c.settings)?;
         if i == 0 {
             points_per_second = run.points_per_second();
+            points_per_cpu_second = run.points_per_cpu_second();
         }
         runs.push(scored_files(&run, labels)?);
     }
@@ -141,17 +195,48 @@ pub fn cross_validate(
         .iter()
         .map(|profile| cross_validate_runs(&runs, profile))
         .collect();
+    let mut baselines = Vec::new();
+    for (name, baseline) in BASELINES {
+        let base_run = run_corpus(data_dir, &DetectorSettings::default())?;
+        let mut files = scored_files(&base_run, labels)?;
+        for (file, input) in files.iter_mut().zip(&base_run.files) {
+            file.scores = baseline(&input.series.values);
+        }
+        let runs = [files];
+        let results = PROFILES
+            .iter()
+            .map(|profile| cross_validate_runs(&runs, profile))
+            .collect();
+        baselines.push((name.to_string(), results));
+    }
     Ok(CrossValidation {
+        baselines,
         candidates: candidates.iter().map(|c| c.name.clone()).collect(),
         runs,
         profiles,
         points_per_second,
+        points_per_cpu_second,
     })
 }
 
 /// Leave-one-group-out cross-validation of already scored candidate runs for one profile.
 /// `runs[c]` holds candidate `c`'s files, in the same order for every candidate.
 pub fn cross_validate_runs(runs: &[Vec<ScoredFile>], profile: &Profile) -> ProfileCv {
+    let (folds, out_of_fold) = leave_one_group_out(runs, profile);
+    let (_, out_of_fold_default) = leave_one_group_out(&runs[..1], profile);
+    let all = score_corpus(&runs[0], profile);
+    ProfileCv {
+        profile: *profile,
+        folds,
+        out_of_fold,
+        out_of_fold_default,
+        in_sample: all.normalized,
+        in_sample_threshold: all.threshold,
+    }
+}
+
+/// The folds of leave-one-group-out cross-validation and the out-of-fold score.
+fn leave_one_group_out(runs: &[Vec<ScoredFile>], profile: &Profile) -> (Vec<Fold>, f64) {
     let files = &runs[0];
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
@@ -201,14 +286,7 @@ pub fn cross_validate_runs(runs: &[Vec<ScoredFile>], profile: &Profile) -> Profi
     } else {
         0.0
     };
-    let all = score_corpus(files, profile);
-    ProfileCv {
-        profile: *profile,
-        folds,
-        out_of_fold,
-        in_sample: all.normalized,
-        in_sample_threshold: all.threshold,
-    }
+    (folds, out_of_fold)
 }
 
 /// The normalised score of `files` for each profile at each of `thresholds`.
@@ -272,13 +350,45 @@ pub fn report(cv: &CrossValidation, shipped_threshold: f64) -> String {
             text,
             "  in-sample (default setting, threshold {:.4} swept on all files): {:.2}\n  \
              out-of-fold (setting and threshold chosen without the held-out group): {:.2}\n  \
+             out-of-fold (default setting, threshold chosen without the held-out group): {:.2}\n  \
              default setting chosen in {} of {} folds",
             p.in_sample_threshold,
             p.in_sample,
             p.out_of_fold,
+            p.out_of_fold_default,
             default_chosen,
             p.folds.len()
         );
+    }
+    let _ = writeln!(
+        text,
+        "\nbaselines, same protocol (held-out score per group; in-sample / out-of-fold overall)"
+    );
+    for (name, results) in &cv.baselines {
+        for (p, own) in results.iter().zip(&cv.profiles) {
+            let groups: Vec<String> = p
+                .folds
+                .iter()
+                .zip(&own.folds)
+                .filter_map(|(b, d)| {
+                    let (score, own) = (b.held_out?, d.held_out?);
+                    let beats = if score > own {
+                        " (beats the detector)"
+                    } else {
+                        ""
+                    };
+                    Some(format!("{} {score:.1}{beats}", b.group))
+                })
+                .collect();
+            let _ = writeln!(
+                text,
+                "  {name:<40} {:<19} {:6.2} / {:6.2}   {}",
+                p.profile.name,
+                p.in_sample,
+                p.out_of_fold,
+                groups.join(", ")
+            );
+        }
     }
     if let Some(files) = cv.runs.first() {
         let _ = writeln!(
@@ -309,8 +419,10 @@ pub fn report(cv: &CrossValidation, shipped_threshold: f64) -> String {
     }
     let _ = writeln!(
         text,
-        "\ndetector: {:.0} points/s (default setting)",
-        cv.points_per_second
+        "\ndetector: {:.0} points/s wall{} (default setting)",
+        cv.points_per_second,
+        cv.points_per_cpu_second
+            .map_or(String::new(), |p| format!(", {p:.0} points per CPU second"))
     );
     text
 }

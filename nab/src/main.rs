@@ -84,10 +84,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         let run = run_corpus(data, &settings).map_err(|e| e.to_string())?;
         write_results(out, &cli.prefix, &run).map_err(|e| e.to_string())?;
         println!(
-            "detector: {} points in {:.3} s = {:.0} points/s",
+            "detector: {} points in {:.3} s = {:.0} points/s (wall){}",
             run.points,
             run.detector_time.as_secs_f64(),
-            run.points_per_second()
+            run.points_per_second(),
+            run.points_per_cpu_second()
+                .map_or(String::new(), |p| format!(", {p:.0} points per CPU second"))
         );
         let Some(labels) = &labels else { return Ok(()) };
         scored_files(&run, labels).map_err(|e| e.to_string())?
