@@ -484,6 +484,9 @@ fn evidence(value: f64, o: &Observation, settings: &DetectorSettings) -> String 
         String::new()
     };
     let what = match o.component {
+        Component::Level if !ratio.is_empty() => {
+            format!("{:.1} robust spreads from that median", o.statistic)
+        }
         Component::Level => format!(
             "{:.1} robust spreads from the median of the last {n} values ({})",
             o.statistic,
@@ -607,6 +610,53 @@ mod tests {
         assert_eq!(summary.total, d.total());
         let by = summary.by_severity;
         assert_eq!(by.low + by.medium + by.high + by.critical, d.total());
+    }
+
+    /// Issue 12: "one scheduler stall gives four anomalies at once". Runs of several
+    /// phases that overlap the same stall are one finding; a later, separate spike is
+    /// another.
+    #[test]
+    fn anomalies_at_the_same_instant_are_one_finding() {
+        let mut d = AnomalyDetector::new(AnomalySettings::default());
+        let phases = ["plan", "build", "test", "deploy"];
+        // Phases run one after another, 10 ms each, 400 rounds.
+        let mut t = 1000.0;
+        for i in 0..400 {
+            for p in phases {
+                let ms = 10.0 + (i % 7) as f64 * 0.1;
+                assert!(d.observe_span(p, ms, t, t + ms / 1e3).is_none());
+                t += 0.011;
+            }
+        }
+        // A 500 ms stall: the runs of build, test and deploy that were in flight all end
+        // late, overlapping the stall; plan is unaffected.
+        let stall = (t, t + 0.5);
+        for p in ["build", "test", "deploy"] {
+            let a = d.observe_span(p, 500.0, stall.0, stall.1);
+            assert!(a.is_some(), "{p}");
+        }
+        t += 1.0;
+        for i in 0..50 {
+            for p in phases {
+                let ms = 10.0 + (i % 7) as f64 * 0.1;
+                d.observe_span(p, ms, t, t + ms / 1e3);
+                t += 0.011;
+            }
+        }
+        // Later, `plan` alone is slow: a separate finding.
+        assert!(d.observe_span("plan", 900.0, t, t + 0.9).is_some());
+        let findings = d.summary().findings;
+        assert_eq!(findings.len(), 2, "{findings:?}");
+        assert_eq!(findings[0].keys, ["build", "test", "deploy"]);
+        assert_eq!(findings[0].count, 3);
+        assert!(
+            findings[0].evidence.contains("x the median"),
+            "{:?}",
+            findings[0]
+        );
+        assert_eq!(findings[1].keys, ["plan"]);
+        // Every anomaly is still listed on its own.
+        assert_eq!(d.summary().recent.len(), 4);
     }
 
     #[test]
