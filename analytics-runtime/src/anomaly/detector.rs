@@ -1,5 +1,5 @@
 //! The per-stream detector: robust statistics at several time scales, each rated against
-//! its own recent extremes, combined into one calibrated score.
+//! its own recent extremes by a tail model, combined into one calibrated score.
 //!
 //! For every value `x` the detector computes five non-negative statistics against a long
 //! baseline of the last `long_window` values (median `m`, robust spread `s`) and the typical
@@ -12,11 +12,18 @@
 //! 5. density novelty: `(n + 1) / (values within ±novelty_bandwidth·s of x + 1)` (values in
 //!    rarely visited places, even when not extreme).
 //!
-//! Each statistic is divided by the maximum (novelty: a high quantile) of its own last
-//! `history_window` values (`RecordRatio`); the largest ratio `r` is damped when it does
-//! not beat the recent peak (`Refractory`) and reported as `r / (1 + r)`. The score thus
-//! means the same in every stream — "how far beyond its recent extremes" — so one
-//! threshold serves a whole corpus. Everything is one pass with fixed-size buffers.
+//! Each statistic is rated against its own last `history_window` values by a tail model
+//! (`RecordRatio::surprise`): a power law through an upper quantile (the top `tail` share;
+//! `novelty_tail` for density novelty) and the maximum, so a value past the recent extremes
+//! gets a tail probability `p` that accounts for how heavy that statistic's tail is in this
+//! stream (peaks-over-threshold calibration, as in SPOT, Siffer et al., KDD 2017). The
+//! surprise `-log10 p` of the most surprising statistic, less `log10 5` for testing five,
+//! is damped when it does not beat the recent peak (`Refractory`: one event, one alert) and
+//! reported as `s / (s + score_scale)`: score 0.5 means a tail probability of
+//! `10^-score_scale`. The score thus means the same in every stream, so one threshold
+//! serves a whole corpus; the default threshold is the one leave-one-group-out
+//! cross-validation on NAB selects (`nab --cross-validate`). Everything is one pass with
+//! fixed-size buffers.
 //!
 //! Memory is about 13.6 KB per stream with the default settings (see
 //! [`StreamDetector::heap_bytes`]), because every window is kept compactly and moves by
@@ -27,8 +34,8 @@
 //!   block), holding at least `long_window` / `diff_window` values (up to one block of
 //!   about 1/63 of the window more); median, spread, step median and the value density
 //!   around `x` are read from it by rank and binary search;
-//! - each record history keeps, per block of `record_block` values, only the top one or
-//!   two values (as log-grid bin numbers), over at most `history_window` values;
+//! - each record history keeps, per block of `record_block` values, only its top few
+//!   values (as log-grid bin numbers), over at most `history_window` values;
 //! - only the plain z-score window (`window_size`) and the two short means keep raw `f64`s.
 
 use super::block_window::BlockWindow;

@@ -25,10 +25,10 @@ const PATTERN_MIN: u64 = 3;
 pub struct AnomalySettings {
     /// Settings of each key's streaming detector (`window_size`: the rolling z-score window).
     pub detector: DetectorSettings,
-    /// `|z|` at or above which an observation is an anomaly.
+    /// `|z|` at or above which an observation's z-score is flagged (evidence only).
     pub z_score_threshold: f64,
-    /// Detector score at or above which an observation is an anomaly (the calibrated
-    /// detector catches what a z-score misses: level shifts, new noise, rare values).
+    /// Detector score at or above which an observation is an anomaly; its severity is the
+    /// band of the score (see [`severity_of_score`]).
     pub score_threshold: f64,
     /// Distinct keys tracked; observations of further keys go to [`OVERFLOW_KEY`].
     pub max_keys: usize,

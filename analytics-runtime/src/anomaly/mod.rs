@@ -3,9 +3,10 @@
 //! * [`StreamDetector`]: one stream, one value at a time, bounded memory (about 14 KB), no
 //!   look-ahead. Each value gets the plain rolling z-score against the previous `window_size`
 //!   values and a calibrated anomaly score in [0, 1] from robust statistics at several time
-//!   scales (see [`detector`] for the method and its score on the Numenta Anomaly Benchmark).
-//! * [`AnomalyDetector`]: one stream detector per key, severity bands, the store of recent
-//!   anomalies and the patterns repeated anomalies form, all capped.
+//!   scales, with the statistic that gave it (see [`detector`] for the method).
+//! * [`AnomalyDetector`]: one stream detector per key, severity bands of the score, the
+//!   evidence of each anomaly, the store of recent anomalies, the findings that anomalies at
+//!   the same instant form and the patterns repeated anomalies form, all capped.
 //!
 //! The runtime feeds it every phase's durations; users feed it any metric with
 //! [`Runtime::observe`](crate::Runtime::observe) or hold their own detector.
