@@ -4,8 +4,12 @@
 //! weights, one corpus-wide threshold per profile).
 //!
 //! `cargo run --release --bin nab -- --data DIR --out DIR [--labels FILE]`
+//!
+//! `cargo run --release --bin nab -- --data DIR --labels FILE --cross-validate`: the honest
+//! figure, settings and threshold chosen without the group scored (see [`cv`]).
 
 pub mod corpus;
+pub mod cv;
 pub mod error;
 pub mod harness;
 pub mod profile;
@@ -16,4 +20,4 @@ pub mod timestamp;
 
 pub use error::NabError;
 pub use profile::{PROFILES, Profile};
-pub use scorer::{FileOutcome, ProfileScore, ScoredFile, score_corpus};
+pub use scorer::{FileOutcome, ProfileScore, ScoredFile, score_at_threshold, score_corpus};

@@ -5,19 +5,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use analytics_nab::corpus::read_labels;
+use analytics_nab::cv::{cross_validate, default_candidates, report};
 use analytics_nab::harness::{
     file_table, run_corpus, score_profiles, scored_files, summary, window_table, write_results,
 };
 use analytics_nab::results::load_results;
-use analytics_runtime::anomaly::DetectorSettings;
+use analytics_runtime::anomaly::{DEFAULT_SCORE_THRESHOLD, DetectorSettings};
 use clap::Parser;
 
-/// Runs the detector on NAB data (`--data`, `--out`) or scores results (`--score-dir`).
+/// Runs the detector on NAB data (`--data`, `--out`), scores results (`--score-dir`), or
+/// cross-validates the detector (`--data`, `--labels`, `--cross-validate`).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
     /// Data directory with `<group>/<file>.csv` series.
-    #[arg(long, requires = "out")]
+    #[arg(long)]
     data: Option<PathBuf>,
     /// Output directory for `<group>/analytics_<file>.csv` results.
     #[arg(long)]
@@ -37,6 +39,10 @@ struct Cli {
     /// Override a detector setting, `name=value` (experiments only; may repeat).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     overrides: Vec<String>,
+    /// Cross-validate (leave one group out) the choice of setting and threshold, and print
+    /// in-sample and out-of-fold scores and the threshold curve (needs `--data`, `--labels`).
+    #[arg(long, requires_all = ["data", "labels"])]
+    cross_validate: bool,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,14 @@ fn run(cli: &Cli) -> Result<(), String> {
         Some(path) => Some(read_labels(path).map_err(|e| e.to_string())?),
         None => None,
     };
+    if cli.cross_validate {
+        let (Some(data), Some(labels)) = (&cli.data, &labels) else {
+            return Err("--cross-validate needs --data DIR --labels FILE".into());
+        };
+        let cv = cross_validate(data, labels, &default_candidates()).map_err(|e| e.to_string())?;
+        print!("{}", report(&cv, DEFAULT_SCORE_THRESHOLD));
+        return Ok(());
+    }
     let files = if let Some(dir) = &cli.score_dir {
         let labels = labels.as_ref().ok_or("--score-dir needs --labels")?;
         load_results(dir, &cli.prefix, labels).map_err(|e| e.to_string())?
@@ -70,10 +84,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         let run = run_corpus(data, &settings).map_err(|e| e.to_string())?;
         write_results(out, &cli.prefix, &run).map_err(|e| e.to_string())?;
         println!(
-            "detector: {} points in {:.3} s = {:.0} points/s",
+            "detector: {} points in {:.3} s = {:.0} points/s (wall){}",
             run.points,
             run.detector_time.as_secs_f64(),
-            run.points_per_second()
+            run.points_per_second(),
+            run.points_per_cpu_second()
+                .map_or(String::new(), |p| format!(", {p:.0} points per CPU second"))
         );
         let Some(labels) = &labels else { return Ok(()) };
         scored_files(&run, labels).map_err(|e| e.to_string())?

@@ -97,11 +97,33 @@ pub fn score_corpus(files: &[ScoredFile], profile: &Profile) -> ProfileScore {
     }
     let scorable = scorable_windows(&labels);
     let null = -profile.fn_weight * scorable as f64;
-    let perfect = profile.tp_weight * scorable as f64;
     let threshold = best_threshold(&mut rows, window_count, null, profile.fn_weight);
+    evaluate(files, &labels, profile, threshold)
+}
+
+/// Scores a corpus with one profile at a fixed `threshold` (chosen elsewhere, e.g. on the
+/// training folds of a cross-validation): no sweep, so nothing is fitted to these files.
+pub fn score_at_threshold(files: &[ScoredFile], profile: &Profile, threshold: f64) -> ProfileScore {
+    let labels: Vec<_> = files
+        .iter()
+        .map(|f| label_rows(f.scores.len(), &f.windows))
+        .collect();
+    evaluate(files, &labels, profile, threshold)
+}
+
+/// The profile score of `files` (with their row `labels`) at `threshold`.
+fn evaluate(
+    files: &[ScoredFile],
+    labels: &[Vec<Option<RowKind>>],
+    profile: &Profile,
+    threshold: f64,
+) -> ProfileScore {
+    let scorable = scorable_windows(labels);
+    let null = -profile.fn_weight * scorable as f64;
+    let perfect = profile.tp_weight * scorable as f64;
     let outcomes: Vec<_> = files
         .iter()
-        .zip(&labels)
+        .zip(labels)
         .map(|(file, file_labels)| file_outcome(file, file_labels, threshold, profile))
         .collect();
     let raw = outcomes.iter().map(|o| o.raw).sum::<f64>();
@@ -291,6 +313,25 @@ mod tests {
                     .sum::<f64>()
             })
             .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    #[test]
+    fn fixed_threshold_matches_the_sweep_at_its_own_threshold() {
+        let mut scores = vec![0.0; 200];
+        scores[110] = 0.9;
+        scores[50] = 0.95;
+        scores[150] = 0.4;
+        let files = [file(scores, vec![(100, 119)])];
+        let swept = score_corpus(&files, &STANDARD);
+        let fixed = score_at_threshold(&files, &STANDARD, swept.threshold);
+        assert_eq!(swept, fixed);
+        // Above every score nothing is detected: the null score.
+        let none = score_at_threshold(&files, &STANDARD, 2.0);
+        assert!(none.normalized.abs() < 1e-12);
+        // A low threshold adds the false positive at row 150 (after the window: small cost).
+        let low = score_at_threshold(&files, &STANDARD, 0.3);
+        assert_eq!(low.files[0].false_positives, 2);
+        assert!(low.raw < swept.raw);
     }
 
     proptest::proptest! {

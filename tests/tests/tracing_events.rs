@@ -351,6 +351,8 @@ fn anomaly_levels_follow_severity() {
             found.extend(rt.observe(KEY, value));
         }
     }
+    // And one spike far past everything seen: a high or critical score.
+    found.extend(rt.observe(KEY, 1e5));
     assert!(!found.is_empty(), "level shifts make anomalies");
 
     let on_key = matching(|e| e.is("analytics_runtime::anomaly") && e.has("key", KEY));

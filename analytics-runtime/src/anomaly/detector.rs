@@ -1,5 +1,5 @@
 //! The per-stream detector: robust statistics at several time scales, each rated against
-//! its own recent extremes, combined into one calibrated score.
+//! its own recent extremes by a tail model, combined into one calibrated score.
 //!
 //! For every value `x` the detector computes five non-negative statistics against a long
 //! baseline of the last `long_window` values (median `m`, robust spread `s`) and the typical
@@ -12,11 +12,18 @@
 //! 5. density novelty: `(n + 1) / (values within ±novelty_bandwidth·s of x + 1)` (values in
 //!    rarely visited places, even when not extreme).
 //!
-//! Each statistic is divided by the maximum (novelty: a high quantile) of its own last
-//! `history_window` values (`RecordRatio`); the largest ratio `r` is damped when it does
-//! not beat the recent peak (`Refractory`) and reported as `r / (1 + r)`. The score thus
-//! means the same in every stream — "how far beyond its recent extremes" — so one
-//! threshold serves a whole corpus. Everything is one pass with fixed-size buffers.
+//! Each statistic is rated against its own last `history_window` values by a tail model
+//! (`RecordRatio::surprise`): a power law through an upper quantile (the top `tail` share;
+//! `novelty_tail` for density novelty) and the maximum, so a value past the recent extremes
+//! gets a tail probability `p` that accounts for how heavy that statistic's tail is in this
+//! stream (peaks-over-threshold calibration, as in SPOT, Siffer et al., KDD 2017). The
+//! surprise `-log10 p` of the most surprising statistic, less `log10 5` for testing five,
+//! is damped when it does not beat the recent peak (`Refractory`: one event, one alert) and
+//! reported as `s / (s + score_scale)`: score 0.5 means a tail probability of
+//! `10^-score_scale`. The score thus means the same in every stream, so one threshold
+//! serves a whole corpus; the default threshold is the one leave-one-group-out
+//! cross-validation on NAB selects (`nab --cross-validate`). Everything is one pass with
+//! fixed-size buffers.
 //!
 //! Memory is about 13.6 KB per stream with the default settings (see
 //! [`StreamDetector::heap_bytes`]), because every window is kept compactly and moves by
@@ -27,12 +34,12 @@
 //!   block), holding at least `long_window` / `diff_window` values (up to one block of
 //!   about 1/63 of the window more); median, spread, step median and the value density
 //!   around `x` are read from it by rank and binary search;
-//! - each record history keeps, per block of `record_block` values, only the top one or
-//!   two values (as log-grid bin numbers), over at most `history_window` values;
+//! - each record history keeps, per block of `record_block` values, only its top few
+//!   values (as log-grid bin numbers), over at most `history_window` values;
 //! - only the plain z-score window (`window_size`) and the two short means keep raw `f64`s.
 
 use super::block_window::BlockWindow;
-use super::observation::Observation;
+use super::observation::{Component, Observation};
 use super::record::RecordRatio;
 use super::refractory::Refractory;
 use super::rolling::RollingStats;
@@ -46,6 +53,8 @@ const VALUE_LIMIT: f64 = 1e150;
 const MIN_BASELINE: usize = 20;
 /// Floors of the record references of the five statistics (in their own units).
 const FLOORS: [f64; 5] = [2.0, 2.0, 1.0, 0.5, 4.0];
+/// `log10(5)`: the surprise of the largest of five statistics is corrected for testing five.
+const BONFERRONI: f64 = 0.698_970_004_336_018_8;
 /// Consistency factor of the median absolute step to a Gaussian standard deviation.
 const MAD_TO_SD: f64 = 1.4826;
 
@@ -69,7 +78,11 @@ impl StreamDetector {
     pub fn new(settings: &DetectorSettings) -> Self {
         let h = settings.history_window;
         let record = |i: usize| {
-            let tail = if i == 4 { settings.novelty_tail } else { 0.0 };
+            let tail = if i == 4 {
+                settings.novelty_tail
+            } else {
+                settings.tail
+            };
             RecordRatio::new(h, tail, FLOORS[i], settings.record_block)
         };
         Self {
@@ -98,13 +111,13 @@ impl StreamDetector {
         let x = value.clamp(-VALUE_LIMIT, VALUE_LIMIT);
         let z = self.plain.z_score(x, Z_CAP);
         self.plain.push(x);
-        let score = self.score(x);
-        Observation {
+        let mut out = Observation {
             z_score: z,
             z_alert: z.abs() >= self.settings.z_score_threshold,
-            score,
-            ignored: false,
-        }
+            ..Observation::default()
+        };
+        self.score(x, &mut out);
+        out
     }
 
     /// Number of values read (ignored values excluded).
@@ -127,14 +140,15 @@ impl StreamDetector {
                 .sum::<usize>()
     }
 
-    /// Updates the state with `x` and returns its anomaly score.
-    fn score(&mut self, x: f64) -> f64 {
+    /// Updates the state with `x` and fills in its score and explanation.
+    fn score(&mut self, x: f64, out: &mut Observation) {
         self.seen += 1;
         let step = self.previous.map_or(0.0, |p| (x - p).abs());
         self.recent_values.push(x);
         self.recent_steps.push(step);
+        out.baseline_len = self.baseline.len();
         let surprise = if self.baseline.len() >= MIN_BASELINE {
-            self.surprise(x, step)
+            self.surprise(x, step, out)
         } else {
             0.0
         };
@@ -144,14 +158,21 @@ impl StreamDetector {
         self.baseline.push(x);
         self.previous = Some(x);
         if self.seen < self.settings.warmup {
-            return 0.0;
+            out.component = Component::None;
+            out.surprise = 0.0;
+            return;
         }
-        let r = self.refractory.apply(surprise);
-        if r.is_finite() { r / (1.0 + r) } else { 1.0 }
+        let s = self.refractory.apply(surprise);
+        out.score = if s.is_finite() {
+            s / (s + self.settings.score_scale.max(1e-9))
+        } else {
+            1.0
+        };
     }
 
-    /// The largest record ratio of the five statistics of `x` (before `x` is recorded).
-    fn surprise(&mut self, x: f64, step: f64) -> f64 {
+    /// The combined surprise of `x` (before `x` is recorded): the largest of the five
+    /// statistics' tail surprises, less `log10(5)` for testing five (Bonferroni).
+    fn surprise(&mut self, x: f64, step: f64, out: &mut Observation) -> f64 {
         let median = self.baseline.quantile(0.5);
         let spread = self.baseline.robust_scale();
         let typical_step = self.steps.quantile(0.5).max(spread * 1e-3).max(1e-12);
@@ -167,11 +188,20 @@ impl StreamDetector {
                 .abs(),
             (n + 1.0) / (near + 1.0),
         ];
-        self.records
-            .iter_mut()
-            .zip(stats)
-            .map(|(record, stat)| record.rate(stat))
-            .fold(0.0, f64::max)
+        let alpha = (self.settings.alpha_min, self.settings.alpha_max);
+        let mut best = (0.0, Component::None, 0.0);
+        for ((record, stat), component) in self.records.iter_mut().zip(stats).zip(Component::ALL) {
+            let s = record.surprise(stat, alpha);
+            if s > best.0 {
+                best = (s, component, stat);
+            }
+        }
+        out.baseline_median = median;
+        out.component = best.1;
+        out.statistic = best.2;
+        let combined = (best.0 - BONFERRONI).max(0.0);
+        out.surprise = combined;
+        combined
     }
 }
 

@@ -103,13 +103,48 @@ impl RecordRatio {
     }
 
     /// Ratio of `value` to the reference of the values seen before it; then records it.
+    #[cfg(test)]
     pub(crate) fn rate(&mut self, value: f64) -> f64 {
         let reference = self.reference().max(self.floor);
         self.push(value);
         value / reference
     }
 
+    /// Surprise of `value`, `-log10` of its estimated upper-tail probability among the
+    /// values seen before it; then records it.
+    ///
+    /// The tail is a power law through two points of the history's top: the reference
+    /// (upper quantile, probability `j / (n + 1)` for the `j` values at or above it) and
+    /// the maximum (probability `1 / (n + 1)`): `P(X >= x) = p_ref * (x / ref)^-alpha`, with
+    /// `alpha` from those two points, clamped to `[alpha_min, alpha_max]` (a light tail
+    /// makes a record past the maximum very unlikely, a heavy tail makes it common). Both
+    /// points are at least `floor`. This is peaks-over-threshold extreme-value
+    /// calibration: one number means the same in every stream.
+    pub(crate) fn surprise(&mut self, value: f64, alpha: (f64, f64)) -> f64 {
+        let n = self.len();
+        let s = if n == 0 {
+            0.0
+        } else {
+            let above = ((1.0 - self.quantile) * n as f64).floor() as usize;
+            let rank = above.min(self.k - 1).min(n - 1);
+            let reference = self.at_rank(rank).max(self.floor);
+            let top = self.at_rank(0).max(reference);
+            let count = (rank + 1) as f64;
+            let a = if rank == 0 || top <= reference {
+                alpha.1
+            } else {
+                count.ln() / (top / reference).ln()
+            }
+            .clamp(alpha.0, alpha.1);
+            let p_ref = count / (n as f64 + 1.0);
+            (-p_ref.log10() + a * (value.max(1e-300) / reference).log10()).max(0.0)
+        };
+        self.push(value);
+        s
+    }
+
     /// The upper quantile of the history (bin upper edge); 0 when empty or in bin 0.
+    #[cfg(test)]
     fn reference(&self) -> f64 {
         let n = self.len();
         if n == 0 {
@@ -117,6 +152,12 @@ impl RecordRatio {
         }
         let above = ((1.0 - self.quantile) * n as f64).floor() as usize;
         let rank = above.min(self.k - 1).min(n - 1);
+        self.at_rank(rank)
+    }
+
+    /// The value of rank `rank` from the top of the history (0: the maximum), as its bin's
+    /// upper edge; 0 when in bin 0. `rank` must be below `k`.
+    fn at_rank(&self, rank: usize) -> f64 {
         let current = &self.tops[self.slot * self.per_block..][..self.per_block];
         let (mut i, mut j) = (0, 0);
         let mut bin = 0;

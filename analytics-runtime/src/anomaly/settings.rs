@@ -26,8 +26,18 @@ pub struct DetectorSettings {
     pub warmup: usize,
     /// Half-width of the neighbourhood used for value density, in robust spreads.
     pub novelty_bandwidth: f64,
-    /// Share of the density-novelty history above its reference (0 means the maximum).
+    /// Share of the density-novelty history above its tail reference (see `tail`).
     pub novelty_tail: f64,
+    /// Share of each statistic's history above the reference point of its tail model: the
+    /// tail probability of a value is a power law through that point and the maximum.
+    pub tail: f64,
+    /// Smallest tail exponent (heaviest tail) the power law may take.
+    pub alpha_min: f64,
+    /// Largest tail exponent (lightest tail) the power law may take.
+    pub alpha_max: f64,
+    /// Surprise (`-log10` of the combined tail probability) that maps to score 0.5:
+    /// `score = s / (s + score_scale)`.
+    pub score_scale: f64,
     /// Half-life, in points, of the recent score peak below which scores are damped
     /// (0 turns damping off).
     pub refractory: f64,
@@ -48,6 +58,10 @@ impl Default for DetectorSettings {
             warmup: 150,
             novelty_bandwidth: 0.5,
             novelty_tail: 0.001,
+            tail: 0.002,
+            alpha_min: 1.0,
+            alpha_max: 12.0,
+            score_scale: 4.0,
             refractory: 20.0,
             refractory_damping: 0.5,
         }
@@ -73,6 +87,10 @@ impl DetectorSettings {
             "warmup" => self.warmup = parse(key, value)?,
             "novelty_bandwidth" => self.novelty_bandwidth = parse(key, value)?,
             "novelty_tail" => self.novelty_tail = parse(key, value)?,
+            "tail" => self.tail = parse(key, value)?,
+            "alpha_min" => self.alpha_min = parse(key, value)?,
+            "alpha_max" => self.alpha_max = parse(key, value)?,
+            "score_scale" => self.score_scale = parse(key, value)?,
             "refractory" => self.refractory = parse(key, value)?,
             "refractory_damping" => self.refractory_damping = parse(key, value)?,
             _ => return Err(format!("unknown setting {key}")),

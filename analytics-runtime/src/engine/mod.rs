@@ -233,6 +233,7 @@ impl Engine {
         let settings = predictor_settings(config);
         let mut guard = self.lock();
         let state = &mut *guard;
+        let (epoch_now, clock_now) = (crate::anomaly::now(), crate::clock::now());
         for phase in phases {
             let id = phase.id();
             let engine = phase_engine(&mut state.phases, phase, &settings);
@@ -285,9 +286,12 @@ impl Engine {
                 if anomaly {
                     let anomalies = &mut state.anomalies;
                     let key = &engine.key;
-                    let found = self
-                        .components
-                        .run(Component::Anomaly, || anomalies.observe(key, ms));
+                    // The run's own span (not the time the engine reads it), so anomalies
+                    // of runs that overlapped (one stall) group into one finding.
+                    let (start, end) = run_span(run.at, run.nanos, epoch_now, clock_now);
+                    let found = self.components.run(Component::Anomaly, || {
+                        anomalies.observe_span(key, ms, start, end)
+                    });
                     if let Some(Some(found)) = found {
                         outbox.anomalies.push(found);
                     }
@@ -633,4 +637,16 @@ pub(crate) fn anomaly_settings(config: &AnalyticsConfig) -> AnomalySettings {
         max_anomalies: config.memory.max_anomalies,
         max_patterns: config.memory.max_patterns,
     }
+}
+
+/// The span of a run in seconds since the Unix epoch, from its raw end reading `at` and its
+/// duration, given the epoch time and raw reading of "now". A run without an end reading
+/// (restored from a snapshot) is placed at "now".
+fn run_span(at: u64, nanos: u64, epoch_now: f64, clock_now: u64) -> (f64, f64) {
+    let end = if at == 0 {
+        epoch_now
+    } else {
+        epoch_now - crate::clock::nanos_between(at, clock_now) as f64 / 1e9
+    };
+    (end - nanos as f64 / 1e9, end)
 }

@@ -68,6 +68,7 @@ pub(super) fn sample() -> Report {
                 critical: 0,
             },
             recent: Vec::new(),
+            findings: Vec::new(),
         },
         resources: ResourcesReport {
             monitored: true,

@@ -146,6 +146,21 @@ impl Report {
                 anomaly.z_score,
                 anomaly.score
             )?;
+            if !anomaly.evidence.is_empty() {
+                writeln!(f, "           {}", anomaly.evidence)?;
+            }
+        }
+        // One stall slowing several phases at once is one finding, not several.
+        for finding in a.findings.iter().rev().filter(|g| g.count > 1).take(5) {
+            writeln!(
+                f,
+                "  finding: {} anomalies at the same instant ({}), worst {} (score {:.2}); {}",
+                finding.count,
+                finding.keys.join(", "),
+                finding.severity,
+                finding.score,
+                finding.evidence
+            )?;
         }
         for p in &self.patterns {
             writeln!(

@@ -345,6 +345,43 @@ pub struct AnomaliesReport {
     pub by_severity: BySeverity,
     /// The most recent anomalies, oldest first (at most `memory.max_anomalies`).
     pub recent: Vec<Anomaly>,
+    /// The recent anomalies grouped by cause: anomalies whose runs overlap in time (one
+    /// scheduler stall slowing several phases at once) form one finding, oldest first.
+    pub findings: Vec<AnomalyFinding>,
+}
+
+/// Anomalies at the same instant, reported as one finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnomalyFinding {
+    /// The streams involved, in the order their anomalies were found.
+    pub keys: Vec<String>,
+    /// Anomalies in the finding.
+    pub count: u64,
+    /// Start of the earliest run involved, in seconds since the Unix epoch.
+    pub start: f64,
+    /// End of the latest run involved, in seconds since the Unix epoch.
+    pub end: f64,
+    /// The highest anomaly score among them.
+    pub score: f64,
+    /// The severity of that score.
+    pub severity: Severity,
+    /// The evidence of the highest-scoring anomaly.
+    pub evidence: String,
+}
+
+impl Default for AnomalyFinding {
+    fn default() -> Self {
+        AnomalyFinding {
+            keys: Vec::new(),
+            count: 0,
+            start: 0.0,
+            end: 0.0,
+            score: 0.0,
+            severity: Severity::Low,
+            evidence: String::new(),
+        }
+    }
 }
 
 /// A count per severity.
@@ -384,10 +421,24 @@ pub struct Anomaly {
     pub z_score: f64,
     /// The detector's anomaly score in [0, 1].
     pub score: f64,
-    /// How serious it is.
+    /// How serious it is: a band of `score` alone (see
+    /// [`severity_of_score`](crate::anomaly::severity_of_score)).
     pub severity: Severity,
-    /// When it was observed, in seconds since the Unix epoch.
+    /// When it was observed (for a phase: when its run ended), in seconds since the Unix
+    /// epoch.
     pub time: f64,
+    /// The detector's statistic that gave the score (`level`, `step`, `shift`,
+    /// `volatility`, `novelty`).
+    #[serde(default)]
+    pub rule: String,
+    /// What that statistic saw, in words and numbers (e.g. "3.4x the median of the last
+    /// 2000 values; z 6.7").
+    #[serde(default)]
+    pub evidence: String,
+    /// When the observed run started (seconds since the Unix epoch), or `time` for a value
+    /// without duration.
+    #[serde(default)]
+    pub start: f64,
 }
 
 /// Repeated anomalies on one key: at least three within `anomaly.window_size` observations.
