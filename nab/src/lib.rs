@@ -8,6 +8,7 @@
 pub mod corpus;
 pub mod error;
 pub mod harness;
+pub mod predeval;
 pub mod profile;
 pub mod results;
 pub mod scorer;
