@@ -3,7 +3,9 @@
 //! Everything the hot path touches is an atomic, so recording a run takes no lock, cannot be
 //! poisoned and never allocates; the report reads a consistent-enough copy at any time.
 
-use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, fence};
+use std::sync::atomic::{
+    AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, fence,
+};
 
 use crate::outcome::Outcome;
 use crate::report::{PhaseReport, Prediction, SiteReport};

@@ -33,11 +33,14 @@ pub(crate) const EXPERTS: usize = BASE_EXPERTS + MAX_LAG - 1;
 /// Index of the all-time rate expert (the running mean).
 const ALL_TIME: usize = 2;
 /// Fixed share: the fraction of weight spread back along the prior after each run.
-const SHARE: f64 = 0.002;
+const SHARE: f64 = 0.0005;
 /// Prior mass of the three rate experts together (the rest is shared by the others).
-const RATE_PRIOR: f64 = 0.5;
+const RATE_PRIOR: f64 = 0.95;
 /// Pseudo-count of the smoothing toward the all-time rate.
 const PRIOR_COUNT: f64 = 1.0;
+/// Learning rate of the top-level switch between the mix and the all-time rate, per unit of
+/// cumulative Brier loss.
+const SWITCH_RATE: f64 = 20.0;
 /// Residual bands (in standard deviations of `ln(duration)`) of the covariate expert.
 const SLOW_BANDS: [f64; 2] = [0.67, 1.64];
 
@@ -60,7 +63,7 @@ impl Context {
         match self {
             Context::Rate => Some(0),
             Context::Lag(k) => (known >= u32::from(k)).then(|| (history >> (k - 1) & 1) as usize),
-            Context::LastTwo => (known >= 2).then(|| (history & 3) as usize),
+            Context::LastTwo => (known >= 2).then_some((history & 3) as usize),
             Context::Slow => (known >= 1).then_some(usize::from(slow)),
         }
     }
@@ -97,6 +100,9 @@ pub(crate) struct FailureModel {
     known: u32,
     /// Band of the previous run's log-duration residual (0 fast .. 2 slow).
     slow: u8,
+    /// Cumulative Brier loss of the experts' mix minus that of the all-time rate alone: the
+    /// top-level switch between the two (see [`FailureModel::estimate`]).
+    advantage: f64,
 }
 
 /// The mix's view of the next run.
@@ -144,6 +150,7 @@ impl FailureModel {
             history: 0,
             known: 0,
             slow: 0,
+            advantage: 0.0,
         }
     }
 
@@ -170,8 +177,22 @@ impl FailureModel {
         })
     }
 
-    /// The mix for the next run.
+    /// The mix for the next run: the experts' mix, switched (exponential weights on the
+    /// cumulative Brier loss, learning rate [`SWITCH_RATE`]) with the all-time rate alone.
+    /// On a stationary phase the mix is only ever the all-time rate plus the noise of the
+    /// experts still being weighed; the switch then leans to the rate itself, so the engine
+    /// does not pay, in Brier, for the experts it needs on other workloads.
     pub(crate) fn estimate(&self) -> FailureEstimate {
+        let mix = self.mix();
+        let lean = 1.0 / (1.0 + (SWITCH_RATE * self.advantage).clamp(-700.0, 700.0).exp());
+        FailureEstimate {
+            probability: (lean * mix.probability + (1.0 - lean) * self.all_time()).clamp(0.0, 1.0),
+            ..mix
+        }
+    }
+
+    /// The experts' mix alone.
+    fn mix(&self) -> FailureEstimate {
         let probs = self.probabilities();
         let total: f64 = self.experts.iter().map(|e| e.weight).sum();
         let mut p = 0.0;
@@ -202,6 +223,8 @@ impl FailureModel {
     /// deviations (`None` if its duration was unusable), the covariate of the next run.
     pub(crate) fn observe(&mut self, failed: bool, residual_sd: Option<f64>) {
         let outcome = f64::from(u8::from(failed));
+        self.advantage +=
+            (self.mix().probability - outcome).powi(2) - (self.all_time() - outcome).powi(2);
         let probs = self.probabilities();
         let mut total = 0.0;
         for (e, (q, _)) in self.experts.iter_mut().zip(probs) {

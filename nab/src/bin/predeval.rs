@@ -71,10 +71,11 @@ fn table(title: &str, seeds: &[u64], runs: usize) -> Vec<String> {
     for class in Class::ALL {
         let (s, lost) = evaluate_class(class, seeds, runs);
         let b = s.baseline_briers();
-        let (best, which) = b
-            .iter()
-            .zip(BASELINES)
-            .fold((f64::INFINITY, ""), |acc, (&v, n)| if v < acc.0 { (v, n) } else { acc });
+        let (best, which) =
+            b.iter().zip(BASELINES).fold(
+                (f64::INFINITY, ""),
+                |acc, (&v, n)| if v < acc.0 { (v, n) } else { acc },
+            );
         let engine = s.brier();
         println!(
             "{:<17} {:>7} {:>7.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>+8.4} {:>3}/{:<2} {:>6.3} {:>6.1}% {:>6.1}%",

@@ -188,7 +188,11 @@ pub fn evaluate(runs: &[Run]) -> Scores {
         } else {
             Outcome::Success
         };
-        runtime.record_run(PHASE, Duration::from_secs_f64(run.duration_ms / 1e3), outcome);
+        runtime.record_run(
+            PHASE,
+            Duration::from_secs_f64(run.duration_ms / 1e3),
+            outcome,
+        );
         baselines.observe(run.failed);
         last_ms = Some(run.duration_ms);
     }
@@ -203,7 +207,10 @@ pub fn evaluate_class(class: Class, seeds: &[u64], runs: usize) -> (Scores, usiz
     let mut lost = 0;
     for &seed in seeds {
         let s = evaluate(&generate(class, seed, runs));
-        let best = s.baseline_briers().into_iter().fold(f64::INFINITY, f64::min);
+        let best = s
+            .baseline_briers()
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
         lost += usize::from(s.brier() > best + 1e-9);
         total.add(&s);
     }

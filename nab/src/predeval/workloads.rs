@@ -94,12 +94,17 @@ pub fn generate(class: Class, seed: u64, runs: usize) -> Vec<Run> {
             let calm = between(&mut rng, 0.0, 0.08);
             let flaky = between(&mut rng, 0.25, 0.8);
             let regimes = 2 + rng.usize(0..3);
-            let mut changes: Vec<usize> = (1..regimes).map(|_| rng.usize(runs / 10..runs)).collect();
+            let mut changes: Vec<usize> =
+                (1..regimes).map(|_| rng.usize(runs / 10..runs)).collect();
             changes.sort_unstable();
             let start_flaky = rng.bool();
             for i in 0..runs {
                 let regime = changes.iter().filter(|&&c| i >= c).count();
-                let p = if (regime % 2 == 1) ^ start_flaky { flaky } else { calm };
+                let p = if (regime % 2 == 1) ^ start_flaky {
+                    flaky
+                } else {
+                    calm
+                };
                 out.push(Run {
                     duration_ms: lognormal(&mut rng, median, sigma),
                     failed: rng.f64() < p,
@@ -184,7 +189,10 @@ mod tests {
             let a = generate(class, 3, 500);
             assert_eq!(a, generate(class, 3, 500));
             assert_ne!(a, generate(class, 4, 500));
-            assert!(a.iter().all(|r| r.duration_ms.is_finite() && r.duration_ms > 0.0));
+            assert!(
+                a.iter()
+                    .all(|r| r.duration_ms.is_finite() && r.duration_ms > 0.0)
+            );
         }
         // Periodic: failures are concentrated on one residue of some period.
         let runs = generate(Class::Periodic, 5, 700);
