@@ -66,6 +66,22 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
     GLOBAL.get().map(f)
 }
 
+/// The prediction for the next run of `phase` on the global runtime (see [`Runtime::predict`]):
+/// O(1), no allocation. `None` before [`init`], for an unknown phase, or before
+/// `predictive.min_history` runs.
+///
+/// ```
+/// if let Some(next) = analytics_runtime::predict("test") {
+///     if next.failure_probability > 0.5 {
+///         // e.g. run the slower, more careful variant of the phase
+///     }
+/// }
+/// ```
+#[must_use]
+pub fn predict(phase: &str) -> Option<crate::report::Prediction> {
+    global().and_then(|runtime| runtime.predict(phase))
+}
+
 /// Feeds one value of any metric stream to the current runtime's anomaly detector (see
 /// [`Runtime::observe`]). Does nothing before [`init`].
 pub fn observe(key: &str, value: f64) -> Option<crate::report::Anomaly> {

@@ -153,8 +153,8 @@ pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
 pub use error::InitError;
 pub use global::{
-    global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
-    record_objective_progress, record_quality, record_task, report, shutdown,
+    global, init, observe, on_anomaly, predict, record_message, record_message_bytes,
+    record_objective, record_objective_progress, record_quality, record_task, report, shutdown,
 };
 pub use outcome::{Outcome, PhaseResult};
 pub use registry::OVERFLOW_PHASE;

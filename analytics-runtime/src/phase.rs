@@ -3,10 +3,12 @@
 //! Everything the hot path touches is an atomic, so recording a run takes no lock, cannot be
 //! poisoned and never allocates; the report reads a consistent-enough copy at any time.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, fence,
+};
 
 use crate::outcome::Outcome;
-use crate::report::{PhaseReport, SiteReport};
+use crate::report::{PhaseReport, Prediction, SiteReport};
 use crate::run_log::{Run, RunLog};
 use crate::stats::DurationStats;
 
@@ -34,6 +36,66 @@ pub(crate) struct PhaseCell {
     failure_streak: AtomicU64,
     longest_failure_streak: AtomicU64,
     log: RunLog,
+    /// The engine's latest prediction for the next run, for [`PhaseCell::prediction`].
+    published: Published,
+}
+
+/// A prediction published by the engine (the only writer) for readers on any thread: a
+/// sequence lock over plain atomics, so a reader never blocks the engine, never allocates and
+/// never sees half of one prediction and half of another.
+#[derive(Debug, Default)]
+struct Published {
+    /// Odd while the engine writes; bumped twice per write.
+    seq: AtomicU64,
+    /// `failure_probability`, `expected_ms`, `p90_ms`, `confidence` (as bits), `based_on`, and
+    /// 1 if there is a prediction at all.
+    values: [AtomicU64; 6],
+}
+
+impl Published {
+    /// Publishes `prediction` (one writer at a time: the engine, under its lock).
+    fn store(&self, prediction: Option<Prediction>) {
+        let p = prediction.unwrap_or_default();
+        let values = [
+            p.failure_probability.to_bits(),
+            p.expected_ms.to_bits(),
+            p.p90_ms.to_bits(),
+            p.confidence.to_bits(),
+            p.based_on,
+            u64::from(prediction.is_some()),
+        ];
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq.wrapping_add(1), Relaxed);
+        // Orders the odd sequence number before the values (the seqlock's writer fence).
+        fence(Release);
+        for (slot, value) in self.values.iter().zip(values) {
+            slot.store(value, Relaxed);
+        }
+        self.seq.store(seq.wrapping_add(2), Release);
+    }
+
+    /// The latest published prediction.
+    fn load(&self) -> Option<Prediction> {
+        loop {
+            let before = self.seq.load(Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let v = self.values.each_ref().map(|slot| slot.load(Relaxed));
+            // Orders the value reads before the second sequence read.
+            fence(Acquire);
+            if self.seq.load(Relaxed) == before {
+                return (v[5] == 1).then(|| Prediction {
+                    failure_probability: f64::from_bits(v[0]),
+                    expected_ms: f64::from_bits(v[1]),
+                    p90_ms: f64::from_bits(v[2]),
+                    confidence: f64::from_bits(v[3]),
+                    based_on: v[4],
+                });
+            }
+        }
+    }
 }
 
 impl PhaseCell {
@@ -49,6 +111,7 @@ impl PhaseCell {
             failure_streak: AtomicU64::new(0),
             longest_failure_streak: AtomicU64::new(0),
             log: RunLog::new(window),
+            published: Published::default(),
         }
     }
 
@@ -60,6 +123,17 @@ impl PhaseCell {
     /// The phase's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The prediction the engine last published for the next run: O(1), lock-free, no
+    /// allocation.
+    pub(crate) fn prediction(&self) -> Option<Prediction> {
+        self.published.load()
+    }
+
+    /// Publishes the engine's prediction for the next run (the engine is the only writer).
+    pub(crate) fn publish(&self, prediction: Option<Prediction>) {
+        self.published.store(prediction);
     }
 
     /// The log of recent runs (the engine catches up on it).

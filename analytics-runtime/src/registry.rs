@@ -54,6 +54,11 @@ impl Registry {
         (phase, id == 0)
     }
 
+    /// The phase named `name`, if registered (no allocation).
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<PhaseCell>> {
+        self.by_name.get(name)
+    }
+
     /// Every phase, in the order they first ran.
     pub(crate) fn phases(&self) -> &[Arc<PhaseCell>] {
         &self.order

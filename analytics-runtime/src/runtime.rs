@@ -15,7 +15,7 @@ use crate::memory;
 use crate::monitors::Monitors;
 use crate::phase::{PhaseCell, Site};
 use crate::registry::Registry;
-use crate::report::{Anomaly, MemoryReport, Report, RuntimeReport, Severity};
+use crate::report::{Anomaly, MemoryReport, Prediction, Report, RuntimeReport, Severity};
 use crate::reporting::Schedule;
 use crate::run_log::Run;
 use crate::scope::{self, ScopeGuard};
@@ -377,6 +377,37 @@ impl Runtime {
             return None;
         }
         self.shared.engine.observe(key, value)
+    }
+
+    /// The prediction for the next run of `phase`, as the engine last published it (it catches
+    /// up every 25 ms and at every [`Runtime::flush`] or report): failure probability, expected
+    /// duration and p90. `None` for an unknown phase, before `predictive.min_history` runs, or
+    /// with predictions off.
+    ///
+    /// Cheap enough to call before every run: a name lookup and a few atomic loads, O(1), no
+    /// allocation, and it never waits for the engine.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use analytics_runtime::{AnalyticsConfig, Outcome, Runtime};
+    ///
+    /// let runtime = Runtime::new(AnalyticsConfig::default());
+    /// for i in 0..40 {
+    ///     let outcome = if i % 4 == 0 { Outcome::Failure } else { Outcome::Success };
+    ///     runtime.record_run("test", Duration::from_millis(5), outcome);
+    /// }
+    /// runtime.flush();
+    /// let next = runtime.predict("test").unwrap();
+    /// assert!(next.failure_probability > 0.5); // every 4th run fails, and this is the 41st
+    /// assert!(runtime.predict("nothing").is_none());
+    /// ```
+    #[must_use]
+    pub fn predict(&self, phase: &str) -> Option<Prediction> {
+        let config = &self.shared.config;
+        if !(config.enabled && config.predictive.enabled) {
+            return None;
+        }
+        self.lock_registry().get(phase)?.prediction()
     }
 
     /// Saves the history the predictions rest on (each phase's latest runs: at most

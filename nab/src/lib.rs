@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod cv;
 pub mod error;
 pub mod harness;
+pub mod predeval;
 pub mod profile;
 pub mod results;
 pub mod scorer;

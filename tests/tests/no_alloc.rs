@@ -74,6 +74,8 @@ fn calls_allocate_nothing_after_warm_up() {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
     let mut run = |i: u64| {
+        // The per-run prediction a coordinator reads before a phase: no allocation either.
+        let _ = std::hint::black_box(analytics_runtime::predict("step"));
         let _ = step(i);
         let _ = std::panic::catch_unwind(|| maybe_panic(i));
         let mut future = std::pin::pin!(async_step(i));

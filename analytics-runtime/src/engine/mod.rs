@@ -297,6 +297,9 @@ impl Engine {
                     }
                 }
             }
+            if predictive && !state.scratch.is_empty() {
+                phase.publish(engine.predictor.prediction());
+            }
         }
         // Falling objective health is an anomaly like any other value.
         let metrics = &mut state.metrics;
@@ -493,6 +496,9 @@ impl Engine {
             state.anomalies.warm(&engine.key, ms);
         }
         engine.predictor.reset_scores();
+        if config.predictive.enabled {
+            phase.publish(engine.predictor.prediction());
+        }
         engine.restored.extend_from_slice(runs);
         let excess = engine.restored.len().saturating_sub(keep);
         engine.restored.drain(..excess);

@@ -327,6 +327,12 @@ pub struct PredictionAccuracy {
     /// `1 - brier / reference`, where the reference predicts each phase's base rate over the
     /// same runs; above 0 the engine beats "always predict the average".
     pub brier_skill: Option<f64>,
+    /// Brier score, over the same runs, of the online running mean (each phase's failure rate
+    /// over every run before the one predicted): what a user could compute by hand.
+    pub brier_running_mean: Option<f64>,
+    /// `1 - brier / brier_running_mean`: above 0 the engine beats the running mean. Unlike
+    /// `brier_skill`, whose reference knows the base rate in advance, this baseline is online.
+    pub brier_skill_vs_running_mean: Option<f64>,
     /// Median absolute percentage error of the expected duration (0.1 = 10 %).
     pub duration_mape: Option<f64>,
     /// Fraction of runs whose duration was at or under the predicted p90 (ideal: 0.9).
