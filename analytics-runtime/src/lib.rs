@@ -49,6 +49,7 @@ mod error;
 pub mod export;
 pub mod faults;
 mod global;
+mod histogram;
 mod memory;
 mod monitors;
 mod optimizer;
@@ -129,6 +130,7 @@ pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
 pub use error::InitError;
+pub use histogram::DurationHistogram;
 pub use global::{
     global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
     record_objective_progress, record_quality, record_task, report, shutdown,

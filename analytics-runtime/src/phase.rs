@@ -162,6 +162,7 @@ impl PhaseCell {
             }),
             resources: None,
             trend: Vec::new(),
+            histogram: None,
         }
     }
 }

@@ -132,24 +132,20 @@ only, re-exported as [`opentelemetry`](mod@opentelemetry).
 "##
 )]
 
+#[cfg(any(feature = "prometheus", feature = "opentelemetry", test))]
+#[cfg_attr(
+    not(all(feature = "prometheus", feature = "opentelemetry")),
+    allow(dead_code)
+)]
+mod catalogue;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(test)]
 mod sample;
-
-/// A duration summary as `(quantile label, milliseconds)`, min and max as quantiles 0 and 1:
-/// the points both exporters write.
-fn quantiles(stats: &crate::stats::DurationStats) -> [(&'static str, f64); 5] {
-    [
-        ("0", stats.min),
-        ("0.5", stats.p50),
-        ("0.9", stats.p90),
-        ("0.99", stats.p99),
-        ("1", stats.max),
-    ]
-}
+#[cfg(feature = "prometheus")]
+mod server;
 
 /// The `opentelemetry` API version the instruments are registered with, for getting the
 /// [`Meter`](opentelemetry::metrics::Meter) without a second copy of the crate.
@@ -164,6 +160,8 @@ pub use prometheus_client;
 pub use self::otel::{OTEL_SCOPE_NAME, OtelRegistration, otel_scope, register_otel_metrics};
 #[cfg(feature = "prometheus")]
 pub use self::prometheus::{
-    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, PrometheusServer, RuntimeCollector,
-    openmetrics_text, prometheus_text, serve, serve_from_config,
+    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, RuntimeCollector, openmetrics_text,
+    prometheus_text,
 };
+#[cfg(feature = "prometheus")]
+pub use self::server::{PrometheusServer, serve, serve_from_config};
