@@ -10,7 +10,7 @@ use crate::report::{PhaseReport, Report};
 /// Milliseconds per second: the report's durations are in ms, the exports' in seconds.
 const MS_PER_S: f64 = 1000.0;
 /// Bytes per MB as the resource sampler counts them (MiB).
-const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
+pub(crate) const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
 
 /// What kind of instrument a figure is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,9 +205,11 @@ pub(crate) struct Figure {
     pub(crate) num: Num,
     pub(crate) unit: Unit,
     /// The labels, as the docs list them (besides `le` of histograms).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) labels: &'static str,
     pub(crate) help: &'static str,
     /// Where in the report the figure comes from, for the docs.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) source: &'static str,
     pub(crate) mode: Mode,
     /// The figure's points in a report; non-finite values are dropped by the encoders.

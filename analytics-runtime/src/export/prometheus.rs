@@ -216,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn phases_are_counters_and_quantile_gauges() {
+    fn phases_are_counters_histograms_and_window_gauges() {
         let text = prometheus_text(&crate::export::sample::sample());
         for line in [
             "# TYPE analytics_phase_executions_total counter",
@@ -226,12 +226,18 @@ mod tests {
             "analytics_phase_panics_total{phase=\"build\"} 1",
             "analytics_phase_cancelled_total{phase=\"build\"} 0",
             "analytics_phase_seconds_total{phase=\"build\"} 0.06",
-            "# TYPE analytics_phase_duration_seconds gauge",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"0\"} 0.01",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"0.5\"} 0.02",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"0.9\"} 0.028",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"0.99\"} 0.0298",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"1\"} 0.03",
+            "# TYPE analytics_phase_duration_seconds histogram",
+            "analytics_phase_duration_seconds_sum{phase=\"build\"} 0.06",
+            "analytics_phase_duration_seconds_count{phase=\"build\"} 3",
+            "analytics_phase_duration_seconds_bucket{phase=\"build\",le=\"0.01\"} 1",
+            "analytics_phase_duration_seconds_bucket{phase=\"build\",le=\"0.025\"} 2",
+            "analytics_phase_duration_seconds_bucket{phase=\"build\",le=\"+Inf\"} 3",
+            "# TYPE analytics_phase_window_duration_seconds gauge",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"0\"} 0.01",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"0.5\"} 0.02",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"0.9\"} 0.028",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"0.99\"} 0.0298",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"1\"} 0.03",
             "analytics_phase_duration_mean_seconds{phase=\"build\"} 0.02",
             "analytics_phase_failure_probability{phase=\"build\"} 0.25",
             "analytics_phase_predicted_duration_seconds{phase=\"build\"} 0.021",
@@ -279,8 +285,9 @@ mod tests {
             "analytics_anomalies_total{severity=\"critical\"} 0",
             "analytics_memory_bytes{component=\"engine\"} 512",
             "analytics_memory_bytes{component=\"registry\"} 1024",
-            "analytics_process_resident_memory_bytes 2097152.0",
-            "analytics_process_resident_memory_max_bytes 3145728.0",
+            "analytics_process_resident_memory_bytes 2097152",
+            "analytics_process_resident_memory_max_bytes 3145728",
+            "analytics_process_cpu_seconds_total 1.5",
             "analytics_process_cpu_ratio 0.5",
             "analytics_objective_health_ratio{objective=\"latency\"} 0.75",
             "analytics_objective_updates_total{objective=\"latency\"} 2",
@@ -331,7 +338,9 @@ mod tests {
             "# TYPE analytics_phase_executions counter",
             "analytics_phase_executions_total{phase=\"build\"} 3",
             "# UNIT analytics_phase_duration_seconds seconds",
-            "analytics_phase_duration_seconds{phase=\"build\",quantile=\"0.5\"} 0.02",
+            "analytics_phase_window_duration_seconds{phase=\"build\",window_quantile=\"0.5\"} 0.02",
+            "# TYPE analytics_phase_duration_seconds histogram",
+            "analytics_phase_duration_seconds_bucket{le=\"+Inf\",phase=\"build\"} 3",
             "# TYPE analytics_phase_seconds counter",
             "# UNIT analytics_process_cpu_ratio ratio",
             "analytics_runtime_info{version=\"0.1.0\"} 1",
@@ -360,5 +369,68 @@ mod tests {
         prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
         assert_line(&text, "analytics_phase_executions_total{phase=\"load\"} 1");
         runtime.shutdown();
+    }
+
+    /// Issue 15.3: alert rules over errors and switched-off components need their series
+    /// before anything goes wrong.
+    #[test]
+    fn error_series_exist_from_the_start_at_zero() {
+        let text = prometheus_text(&Report::default());
+        for component in crate::faults::Component::ALL {
+            let name = component.name();
+            assert_line(
+                &text,
+                &format!("analytics_runtime_errors_total{{component=\"{name}\"}} 0"),
+            );
+            assert_line(
+                &text,
+                &format!("analytics_runtime_component_disabled{{component=\"{name}\"}} 0"),
+            );
+        }
+        let text = prometheus_text(&crate::export::sample::sample());
+        assert_line(&text, "analytics_runtime_errors_total{component=\"anomaly\"} 2");
+    }
+
+    #[test]
+    fn no_quantile_label_outside_summaries_and_bytes_are_whole() {
+        let text = prometheus_text(&crate::export::sample::sample());
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(
+                !line.contains("{quantile=") && !line.contains(",quantile="),
+                "{line}"
+            );
+            if line.contains("_bytes") {
+                let value = line.rsplit(' ').next().unwrap();
+                assert!(value.parse::<i64>().is_ok(), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn autometrics_families_follow_the_spec() {
+        let autometrics = Autometrics {
+            service_name: "coordinator".into(),
+            version: "1.2.3".into(),
+            commit: "abc".into(),
+            branch: String::new(),
+        };
+        let report = crate::export::sample::sample();
+        assert!(!prometheus_text(&report).contains("function_calls"));
+        let text = prometheus_text_with(&report, Some(&autometrics));
+        let function = r#"function="build",module="app::pipeline",service_name="coordinator""#;
+        for line in [
+            "# TYPE function_calls_total counter".to_owned(),
+            format!("function_calls_total{{{function},result=\"ok\"}} 2"),
+            format!("function_calls_total{{{function},result=\"error\"}} 1"),
+            "# TYPE function_calls_duration_seconds histogram".to_owned(),
+            format!("function_calls_duration_seconds_bucket{{{function},le=\"0.01\"}} 1"),
+            format!("function_calls_duration_seconds_count{{{function}}} 3"),
+            "# TYPE build_info gauge".to_owned(),
+            r#"build_info{service_name="coordinator",version="1.2.3",commit="abc",branch="",autometrics_version="1.0.0"} 1"#.to_owned(),
+        ] {
+            assert_line(&text, &line);
+        }
+        // A phase recorded through the manual API has no module: the label is there, empty.
+        assert!(text.contains(r#"function_calls_total{function="say \"hi\"\\n\nnow",module="",service_name="coordinator",result="ok"} 1"#), "{text}");
     }
 }
