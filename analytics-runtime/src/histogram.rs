@@ -138,7 +138,10 @@ mod tests {
     fn the_default_bounds_are_exact_in_nanoseconds() {
         let b = Buckets::new(&crate::config::ExportConfig::DEFAULT_DURATION_BUCKETS);
         let h = b.report();
-        assert_eq!(h.bounds_s, crate::config::ExportConfig::DEFAULT_DURATION_BUCKETS);
+        assert_eq!(
+            h.bounds_s,
+            crate::config::ExportConfig::DEFAULT_DURATION_BUCKETS
+        );
         assert_eq!(h.counts.len(), h.bounds_s.len() + 1);
     }
 }

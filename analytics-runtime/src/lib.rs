@@ -130,11 +130,11 @@ pub use analytics_macros::analyzed_phase;
 pub use callsite::PhaseGuard;
 pub use config::{AnalyticsConfig, ConfigError};
 pub use error::InitError;
-pub use histogram::DurationHistogram;
 pub use global::{
     global, init, observe, on_anomaly, record_message, record_message_bytes, record_objective,
     record_objective_progress, record_quality, record_task, report, shutdown,
 };
+pub use histogram::DurationHistogram;
 pub use outcome::Outcome;
 pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};

@@ -162,7 +162,11 @@ fn query(prometheus: SocketAddr, promql: &str) -> Option<Vec<(BTreeMap<String, S
             .iter()
             .map(|r| {
                 let labels = serde_json::from_value(r["metric"].clone()).unwrap_or_default();
-                let value = r["value"][1].as_str().unwrap_or("NaN").parse().unwrap_or(f64::NAN);
+                let value = r["value"][1]
+                    .as_str()
+                    .unwrap_or("NaN")
+                    .parse()
+                    .unwrap_or(f64::NAN);
                 (labels, value)
             })
             .collect(),
@@ -172,9 +176,17 @@ fn query(prometheus: SocketAddr, promql: &str) -> Option<Vec<(BTreeMap<String, S
 /// A range query from `start` to now, every second: each series' labels and whether it has
 /// a finite value.
 fn query_range(prometheus: SocketAddr, promql: &str, start: f64) -> Vec<(String, bool)> {
-    let end = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let end = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let (start, end) = (format!("{start:.3}"), format!("{end:.3}"));
-    let params = [("query", promql), ("start", &start), ("end", &end), ("step", "1")];
+    let params = [
+        ("query", promql),
+        ("start", &start),
+        ("end", &end),
+        ("step", "1"),
+    ];
     let result = api(prometheus, "/api/v1/query_range", &params).unwrap_or_default();
     result
         .iter()
@@ -225,7 +237,11 @@ fn a_fleet_of_three_on_a_real_prometheus() {
         return;
     }
     let started = Instant::now();
-    let t0 = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() - 1.0;
+    let t0 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 1.0;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let coordinator = coordinator();
     let dir = tempfile::tempdir().unwrap();
@@ -280,7 +296,10 @@ fn a_fleet_of_three_on_a_real_prometheus() {
     .unwrap();
     let server = Command::new("prometheus")
         .arg(format!("--config.file={}", yml.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address={prometheus}"))
         .arg("--log.level=warn")
         .stdout(Stdio::null())

@@ -316,7 +316,13 @@ fn the_in_memory_exporter_reads_the_report() {
     let max = [("phase", "build"), ("window_quantile", "1")];
     assert_eq!(value(&rm, window, Kind::Gauge, "s", &max), Some(0.03));
     assert_eq!(
-        value(&rm, "analytics.phase.duration", Kind::Histogram, "s", &build),
+        value(
+            &rm,
+            "analytics.phase.duration",
+            Kind::Histogram,
+            "s",
+            &build
+        ),
         Some(5.0)
     );
     assert_eq!(
@@ -590,7 +596,13 @@ fn dropping_the_registration_stops_the_observations() {
         .flat_map(|s| s.metrics().map(|m| m.name()))
         .collect();
     assert_eq!(left, ["analytics.phase.duration"]);
-    let runs = value(&after, "analytics.phase.duration", Kind::Histogram, "s", &load);
+    let runs = value(
+        &after,
+        "analytics.phase.duration",
+        Kind::Histogram,
+        "s",
+        &load,
+    );
     assert_eq!(runs, Some(1.0));
 
     provider.shutdown().unwrap();

@@ -380,10 +380,16 @@ fn many_idle_connections_cost_a_fixed_budget() {
         // The other tests of this file run meanwhile and have threads and descriptors of
         // their own: the bounds leave them room, far below one per connection.
         let threads = threads1.saturating_sub(threads0);
-        assert!(threads < 20, "the idle connections started {threads} threads");
+        assert!(
+            threads < 20,
+            "the idle connections started {threads} threads"
+        );
         // Our own 300 client sockets, plus what the server holds (at most 32 connections).
         let server_fds = fds1.saturating_sub(fds0 + idle.len());
-        assert!(server_fds <= 64, "the server holds {server_fds} descriptors");
+        assert!(
+            server_fds <= 64,
+            "the server holds {server_fds} descriptors"
+        );
     }
     scrape_within(addr, Duration::from_secs(5));
     drop(idle);
@@ -401,7 +407,9 @@ fn an_endless_header_line_is_cut_off() {
     stream
         .set_write_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nX-Endless: ").unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nX-Endless: ")
+        .unwrap();
     let chunk = [b'a'; 64 * 1024];
     let mut sent = 0_usize;
     // Up to 256 MB; the server must close the connection long before (the kernel's socket
@@ -412,7 +420,11 @@ fn an_endless_header_line_is_cut_off() {
             Err(_) => break,
         }
     }
-    assert!(sent < 64 << 20, "the server took {} MB of one header line", sent >> 20);
+    assert!(
+        sent < 64 << 20,
+        "the server took {} MB of one header line",
+        sent >> 20
+    );
     scrape_within(server.local_addr(), Duration::from_secs(5));
     drop(server);
     rt.shutdown();
@@ -449,7 +461,10 @@ fn a_non_loopback_address_needs_the_opt_in() {
     let rt = Runtime::new(config.clone());
     let error = export::serve_from_config(&rt).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
-    assert!(error.to_string().contains("prometheus_allow_remote"), "{error}");
+    assert!(
+        error.to_string().contains("prometheus_allow_remote"),
+        "{error}"
+    );
     rt.shutdown();
     config.export.prometheus_allow_remote = true;
     assert!(config.validate().is_ok());

@@ -258,7 +258,11 @@ fn phase(p: &PhaseReport) -> Labels {
 
 /// One point per phase.
 fn per_phase(r: &Input<'_>, value: impl Fn(&PhaseReport) -> Value) -> Points {
-    r.report.phases.iter().map(|p| (phase(p), value(p))).collect()
+    r.report
+        .phases
+        .iter()
+        .map(|p| (phase(p), value(p)))
+        .collect()
 }
 
 /// One point per phase that has a value.
@@ -329,7 +333,12 @@ fn per_component(r: &Input<'_>, value: impl Fn(&str) -> u64) -> Points {
     }
     names
         .into_iter()
-        .map(|name| (vec![("component", name.to_owned())], Value::U64(value(name))))
+        .map(|name| {
+            (
+                vec![("component", name.to_owned())],
+                Value::U64(value(name)),
+            )
+        })
         .collect()
 }
 
@@ -480,7 +489,11 @@ pub(crate) static FIGURES: &[Figure] = &[
         "`phase`",
         "Mean duration of the phase's recent runs.",
         "`phases[].duration_ms.mean`",
-        |r| per_phase_opt(r, |p| timed(p).then_some(Value::F64(p.duration_ms.mean / MS_PER_S))),
+        |r| {
+            per_phase_opt(r, |p| {
+                timed(p).then_some(Value::F64(p.duration_ms.mean / MS_PER_S))
+            })
+        },
     ),
     figure(
         "analytics_phase_duration_stddev",
@@ -539,7 +552,11 @@ pub(crate) static FIGURES: &[Figure] = &[
         "`phase`",
         "Expected duration of the phase's next run.",
         "`phases[].prediction.expected_ms`",
-        |r| per_phase_opt(r, |p| Some(Value::F64(p.prediction?.expected_ms / MS_PER_S))),
+        |r| {
+            per_phase_opt(r, |p| {
+                Some(Value::F64(p.prediction?.expected_ms / MS_PER_S))
+            })
+        },
     ),
     figure(
         "analytics_phase_predicted_duration_p90",
@@ -628,7 +645,14 @@ pub(crate) static FIGURES: &[Figure] = &[
         "",
         "Brier score of the failure predictions (mean squared error, 0 is perfect).",
         "`predictions.accuracy.brier`",
-        |r| r.report.predictions.accuracy.brier.map(Value::F64).map_or_else(Vec::new, one),
+        |r| {
+            r.report
+                .predictions
+                .accuracy
+                .brier
+                .map(Value::F64)
+                .map_or_else(Vec::new, one)
+        },
     ),
     figure(
         "analytics_prediction_brier_skill",
@@ -765,7 +789,11 @@ pub(crate) static FIGURES: &[Figure] = &[
         "",
         "Largest resident set size of the process seen.",
         "`resources.peak_rss_mb`",
-        |r| sampled(r).map(|s| one(bytes(s.peak_rss_mb))).unwrap_or_default(),
+        |r| {
+            sampled(r)
+                .map(|s| one(bytes(s.peak_rss_mb)))
+                .unwrap_or_default()
+        },
     ),
     figure(
         "analytics_process_cpu",
@@ -776,7 +804,11 @@ pub(crate) static FIGURES: &[Figure] = &[
         "",
         "CPU time the process has used since it started, at the last sample (rate() is the CPU use; 1 = one core busy).",
         "`resources.cpu_seconds`",
-        |r| sampled(r).map(|s| one(Value::F64(s.cpu_seconds))).unwrap_or_default(),
+        |r| {
+            sampled(r)
+                .map(|s| one(Value::F64(s.cpu_seconds)))
+                .unwrap_or_default()
+        },
     ),
     figure(
         "analytics_process_cpu",
@@ -787,7 +819,11 @@ pub(crate) static FIGURES: &[Figure] = &[
         "",
         "Process CPU use over the last sampling interval (1 = one core busy).",
         "`resources.cpu_percent` / 100",
-        |r| sampled(r).map(|s| one(Value::F64(s.cpu_percent / 100.0))).unwrap_or_default(),
+        |r| {
+            sampled(r)
+                .map(|s| one(Value::F64(s.cpu_percent / 100.0)))
+                .unwrap_or_default()
+        },
     ),
     figure(
         "analytics_process_cpu_mean",
@@ -891,7 +927,9 @@ pub(crate) static FIGURES: &[Figure] = &[
             let objectives = &r.report.objectives.objectives;
             objectives
                 .iter()
-                .filter_map(|o| Some((vec![("objective", o.name.clone())], Value::F64(o.progress?))))
+                .filter_map(|o| {
+                    Some((vec![("objective", o.name.clone())], Value::F64(o.progress?)))
+                })
                 .collect()
         },
     ),
@@ -925,7 +963,12 @@ pub(crate) static FIGURES: &[Figure] = &[
             let objectives = &r.report.objectives.objectives;
             objectives
                 .iter()
-                .map(|o| (vec![("objective", o.name.clone())], Value::U64(o.unhealthy_streak)))
+                .map(|o| {
+                    (
+                        vec![("objective", o.name.clone())],
+                        Value::U64(o.unhealthy_streak),
+                    )
+                })
                 .collect()
         },
     ),
@@ -1009,7 +1052,12 @@ pub(crate) static FIGURES: &[Figure] = &[
         help: "The analytics-runtime version that wrote the figures.",
         source: "`runtime.version` (OTel: the instrumentation scope's version)",
         mode: Mode::Always,
-        read: |r| vec![(vec![("version", r.report.runtime.version.clone())], Value::U64(1))],
+        read: |r| {
+            vec![(
+                vec![("version", r.report.runtime.version.clone())],
+                Value::U64(1),
+            )]
+        },
     },
     figure(
         "analytics_runtime_enabled",
@@ -1251,7 +1299,10 @@ pub(crate) fn markdown() -> String {
             );
         }
         let prometheus = match f.kind {
-            Kind::Histogram => format!("`{}` (`_bucket{{le}}`, `_sum`, `_count`)", f.prometheus_name()),
+            Kind::Histogram => format!(
+                "`{}` (`_bucket{{le}}`, `_sum`, `_count`)",
+                f.prometheus_name()
+            ),
             _ => format!("`{}`", f.prometheus_name()),
         };
         let otel = f.otel.map_or_else(|| "-".to_owned(), |o| format!("`{o}`"));
@@ -1305,7 +1356,10 @@ mod tests {
             );
             assert_eq!(name.ends_with("_total"), f.kind == Kind::Counter, "{name}");
             assert!(!f.help.is_empty() && !f.source.is_empty(), "{name}");
-            assert!(!f.labels.contains("`quantile`"), "{name}: quantile is for summaries");
+            assert!(
+                !f.labels.contains("`quantile`"),
+                "{name}: quantile is for summaries"
+            );
             if f.unit == BYTES {
                 assert_ne!(f.num, Num::F64, "{name}: bytes are whole numbers");
             }

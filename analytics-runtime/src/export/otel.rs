@@ -307,7 +307,11 @@ fn new_runs(before: Option<&DurationHistogram>, now: &DurationHistogram) -> Vec<
     };
     let (counts, sum): (Vec<u64>, f64) = match before.filter(same_shape) {
         Some(b) => (
-            now.counts.iter().zip(&b.counts).map(|(n, b)| n - b).collect(),
+            now.counts
+                .iter()
+                .zip(&b.counts)
+                .map(|(n, b)| n - b)
+                .collect(),
             (now.sum_s - b.sum_s).max(0.0),
         ),
         None => (now.counts.clone(), now.sum_s),
@@ -901,14 +905,28 @@ mod tests {
             2.0,
         );
         // Every component's error and switch-off series exist from the start, at 0.
-        assert_point(&c, errors, Kind::Counter, "{error}", "component=engine", 0.0);
+        assert_point(
+            &c,
+            errors,
+            Kind::Counter,
+            "{error}",
+            "component=engine",
+            0.0,
+        );
         let disabled = "analytics.runtime.component_disabled";
         assert_point(&c, disabled, Kind::Gauge, "1", "component=engine", 0.0);
         assert_eq!(
             c[disabled].points.len(),
             crate::faults::Component::ALL.len()
         );
-        assert_point(&c, "analytics.process.cpu.time", Kind::Counter, "s", "", 1.5);
+        assert_point(
+            &c,
+            "analytics.process.cpu.time",
+            Kind::Counter,
+            "s",
+            "",
+            1.5,
+        );
         assert_point(&c, "analytics.runtime.enabled", Kind::Gauge, "1", "", 1.0);
         assert_point(&c, "analytics.runtime.uptime", Kind::Gauge, "s", "", 2.5);
     }
@@ -954,7 +972,14 @@ mod tests {
                 .any(|n| n.starts_with("analytics.process.") && n != "analytics.process.samples"),
             "{c:#?}"
         );
-        assert_point(&c, "analytics.process.samples", Kind::Counter, "{sample}", "", 0.0);
+        assert_point(
+            &c,
+            "analytics.process.samples",
+            Kind::Counter,
+            "{sample}",
+            "",
+            0.0,
+        );
         assert_point(&c, "analytics.runtime.enabled", Kind::Gauge, "1", "", 0.0);
         assert_point(
             &c,
@@ -1026,7 +1051,9 @@ mod tests {
             "{last:#?}"
         );
         assert_eq!(
-            last["analytics.phase.duration"].points.get("phase=load#count"),
+            last["analytics.phase.duration"]
+                .points
+                .get("phase=load#count"),
             Some(&2.0)
         );
         provider.shutdown().unwrap();
@@ -1116,7 +1143,12 @@ mod tests {
                 sum += v * n as f64;
             }
             let expected: Vec<u64> = match &before {
-                Some(b) => now.counts.iter().zip(&b.counts).map(|(n, b)| n - b).collect(),
+                Some(b) => now
+                    .counts
+                    .iter()
+                    .zip(&b.counts)
+                    .map(|(n, b)| n - b)
+                    .collect(),
                 None => now.counts.clone(),
             };
             assert_eq!(counts, expected, "round {round}: {recorded:?}");

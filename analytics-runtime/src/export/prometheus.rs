@@ -180,8 +180,12 @@ fn encode_report(
             Kind::Histogram => MetricType::Histogram,
             Kind::Info => MetricType::Info,
         };
-        let mut family =
-            encoder.encode_descriptor(figure.prometheus, figure.help, unit.as_ref(), metric_type)?;
+        let mut family = encoder.encode_descriptor(
+            figure.prometheus,
+            figure.help,
+            unit.as_ref(),
+            metric_type,
+        )?;
         if figure.kind == Kind::Info {
             // An info metric's labels are its value: one sample, no family labels.
             if let Some((labels, _)) = points.into_iter().next() {
@@ -388,7 +392,10 @@ mod tests {
             );
         }
         let text = prometheus_text(&crate::export::sample::sample());
-        assert_line(&text, "analytics_runtime_errors_total{component=\"anomaly\"} 2");
+        assert_line(
+            &text,
+            "analytics_runtime_errors_total{component=\"anomaly\"} 2",
+        );
     }
 
     #[test]

@@ -214,7 +214,11 @@ async fn accept_loop(
 }
 
 /// Serves one request on `stream`, within [`CONNECTION_DEADLINE`].
-async fn connection(stream: tokio::net::TcpStream, service: Arc<Service>, requested: Arc<AtomicBool>) {
+async fn connection(
+    stream: tokio::net::TcpStream,
+    service: Arc<Service>,
+    requested: Arc<AtomicBool>,
+) {
     let handler = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
         requested.store(true, Ordering::Release);
         let response = answer(&service, &request);
@@ -240,17 +244,19 @@ fn answer<B>(service: &Service, request: &Request<B>) -> Response<Full<Bytes>> {
         );
     }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET\n");
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: use GET\n",
+        );
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let openmetrics = request
-        .headers()
-        .get_all(ACCEPT)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.contains("application/openmetrics-text")));
+    let openmetrics = request.headers().get_all(ACCEPT).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.contains("application/openmetrics-text"))
+    });
     // A report that cannot be made must not take the endpoint down with it.
     let body = catch_unwind(AssertUnwindSafe(|| {
         let report = service.runtime.report();
