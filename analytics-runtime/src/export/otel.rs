@@ -1125,7 +1125,7 @@ mod tests {
                 // Durations from 0 to ~1 s, some right on a bound.
                 let nanos = match next() % 5 {
                     0 => 10_000_000,
-                    _ => next() % 1_000_000_000 >> (next() % 12),
+                    _ => (next() % 1_000_000_000) >> (next() % 12),
                 };
                 runs.push(nanos);
             }
