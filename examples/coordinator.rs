@@ -342,10 +342,6 @@ fn main() -> ExitCode {
             }
         }
     });
-    if _metrics.is_some() && cli.linger > 0 {
-        println!("serving /metrics for {} more seconds", cli.linger);
-        std::thread::sleep(Duration::from_secs(cli.linger));
-    }
     // Stop the engine's worker cleanly; the report still covers every run.
     analytics_runtime::shutdown();
     println!(
@@ -367,6 +363,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         println!("report written to {}", path.display());
+    }
+    // Linger after the report is written, so a scrape can be compared with it (the fleet
+    // test does), and the figures stay final.
+    if _metrics.is_some() && cli.linger > 0 {
+        println!("serving /metrics for {} more seconds", cli.linger);
+        std::thread::sleep(Duration::from_secs(cli.linger));
     }
     ExitCode::SUCCESS
 }

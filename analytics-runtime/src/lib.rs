@@ -49,6 +49,7 @@ mod error;
 pub mod export;
 pub mod faults;
 mod global;
+mod histogram;
 mod locks;
 mod memory;
 mod monitors;
@@ -156,6 +157,7 @@ pub use global::{
     global, init, observe, on_anomaly, predict, record_message, record_message_bytes,
     record_objective, record_objective_progress, record_quality, record_task, report, shutdown,
 };
+pub use histogram::DurationHistogram;
 pub use outcome::{Outcome, PhaseResult};
 pub use registry::OVERFLOW_PHASE;
 pub use report::{PhaseReport, Prediction, Report};

@@ -258,6 +258,7 @@ impl PhaseCell {
             }),
             resources: None,
             trend: Vec::new(),
+            histogram: None,
         }
     }
 }

@@ -69,6 +69,8 @@ enum Kind {
     UpDownCounter,
     /// Last value: an observable gauge.
     Gauge,
+    /// Explicit buckets: a histogram (points are the counts of runs).
+    Histogram,
 }
 
 /// Attributes as `key -> value` strings.
@@ -108,7 +110,19 @@ fn points(m: &Metric) -> (Kind, &'static str, Vec<(Attributes, f64)>) {
                         .collect(),
                 )
             }
-            _ => panic!("a histogram: no instrument of the export is one"),
+            MetricData::Histogram(h) => {
+                assert_eq!(h.temporality(), Temporality::Cumulative);
+                let points = h.data_points();
+                (
+                    Kind::Histogram,
+                    points
+                        .map(|p| (attributes(p.attributes()), p.count() as f64))
+                        .collect(),
+                )
+            }
+            MetricData::ExponentialHistogram(_) => {
+                panic!("an exponential histogram: no instrument of the export is one")
+            }
         }
     }
     match m.data() {
@@ -184,16 +198,19 @@ fn assert_phases_match(rm: &ResourceMetrics, report: &Report) {
             ("0.99", d.p99),
             ("1", d.max),
         ] {
-            let attributes = [("phase", p.name.as_str()), ("quantile", q)];
+            let attributes = [("phase", p.name.as_str()), ("window_quantile", q)];
             let got = value(
                 rm,
-                "analytics.phase.duration",
+                "analytics.phase.window_duration",
                 Kind::Gauge,
                 "s",
                 &attributes,
             );
             assert_eq!(got, Some(ms / 1000.0), "{} quantile {q}", p.name);
         }
+        // The histogram counts every run, of every outcome.
+        let runs = value(rm, "analytics.phase.duration", Kind::Histogram, "s", &phase);
+        assert_eq!(runs, Some(p.executions as f64), "{}", p.name);
         let probability = value(
             rm,
             "analytics.phase.failure_probability",
@@ -282,26 +299,31 @@ fn the_in_memory_exporter_reads_the_report() {
     assert_eq!(types("analytics.memory.usage"), "i64");
 
     // The duration quantiles: five per timed phase, as attributes.
-    let quantiles: Vec<String> = attribute_sets(&rm, "analytics.phase.duration")
+    let quantiles: Vec<String> = attribute_sets(&rm, "analytics.phase.window_duration")
         .into_iter()
         .filter(|a| a.get("phase").map(String::as_str) == Some("build"))
         .map(|a| {
             assert_eq!(a.len(), 2, "{a:?}");
-            a["quantile"].clone()
+            a["window_quantile"].clone()
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
     assert_eq!(quantiles, ["0", "0.5", "0.9", "0.99", "1"]);
-    let p50 = [("phase", "build"), ("quantile", "0.5")];
+    let p50 = [("phase", "build"), ("window_quantile", "0.5")];
+    let window = "analytics.phase.window_duration";
+    assert_eq!(value(&rm, window, Kind::Gauge, "s", &p50), Some(0.02));
+    let max = [("phase", "build"), ("window_quantile", "1")];
+    assert_eq!(value(&rm, window, Kind::Gauge, "s", &max), Some(0.03));
     assert_eq!(
-        value(&rm, "analytics.phase.duration", Kind::Gauge, "s", &p50),
-        Some(0.02)
-    );
-    let max = [("phase", "build"), ("quantile", "1")];
-    assert_eq!(
-        value(&rm, "analytics.phase.duration", Kind::Gauge, "s", &max),
-        Some(0.03)
+        value(
+            &rm,
+            "analytics.phase.duration",
+            Kind::Histogram,
+            "s",
+            &build
+        ),
+        Some(5.0)
     );
     assert_eq!(
         value(&rm, "analytics.phase.time", Kind::Counter, "s", &build),
@@ -419,15 +441,14 @@ fn the_in_memory_exporter_reads_the_report() {
     assert!(uptime > 0.0 && uptime <= report.uptime_s, "{uptime}");
 
     // Figures the report does not have are not exported: no resources were sampled, no task
-    // or quality metric recorded, no internal error caught.
+    // or quality metric recorded. Counters are, at 0: errors of every component.
     for absent in [
         "analytics.process.memory.usage",
         "analytics.process.cpu.utilization",
-        "analytics.process.samples",
+        "analytics.process.cpu.time",
         "analytics.tasks",
-        "analytics.task.duration",
+        "analytics.task.window_duration",
         "analytics.quality",
-        "analytics.runtime.errors",
     ] {
         assert!(metric(&rm, absent).is_none(), "{absent} was exported");
     }
@@ -568,8 +589,21 @@ fn dropping_the_registration_stops_the_observations() {
     rt.record_run("load", Duration::from_millis(5), Outcome::Success);
     requests.add(1, &[]);
     let after = collect(&provider, &exporter);
-    let scopes: Vec<&str> = after.scope_metrics().map(|s| s.scope().name()).collect();
-    assert_eq!(scopes, ["app"]);
+    // Only the histogram, a synchronous instrument, is left, with the counts it had.
+    let left: Vec<&str> = after
+        .scope_metrics()
+        .filter(|s| s.scope().name() == export::OTEL_SCOPE_NAME)
+        .flat_map(|s| s.metrics().map(|m| m.name()))
+        .collect();
+    assert_eq!(left, ["analytics.phase.duration"]);
+    let runs = value(
+        &after,
+        "analytics.phase.duration",
+        Kind::Histogram,
+        "s",
+        &load,
+    );
+    assert_eq!(runs, Some(1.0));
 
     provider.shutdown().unwrap();
     rt.shutdown();

@@ -1,7 +1,9 @@
 //! The Prometheus endpoint end to end (feature `prometheus`): a runtime with a few phases is
 //! served on a loopback port, scraped over a real TCP connection, and the exposition text,
 //! parsed by `prometheus-parse`, carries the report's figures; other paths are 404, and the
-//! port is closed once the server is dropped.
+//! port is closed once the server is dropped. Hostile clients (many idle connections, an
+//! endless header line, a client that never reads) cost the process a fixed budget and do
+//! not hold up another scrape (issue 13.7).
 //!
 //! `prometheus-parse` keeps label values as written (escaped) and splits labels naively, so the
 //! phase name that needs escaping has its quotes in the middle and is looked up escaped; the
@@ -127,14 +129,31 @@ fn assert_phases_match(scrape: &Scrape, report: &Report) {
             ("0.99", d.p99),
             ("1", d.max),
         ] {
-            let labels = [("phase", name.as_str()), ("quantile", q)];
+            let labels = [("phase", name.as_str()), ("window_quantile", q)];
             assert_eq!(
-                value(scrape, "analytics_phase_duration_seconds", &labels),
+                value(scrape, "analytics_phase_window_duration_seconds", &labels),
                 ms / 1000.0,
                 "{} quantile {q}",
                 p.name
             );
         }
+        // The histogram: every run in a bucket, the sum their total time.
+        let histogram: Vec<&Sample> = scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "analytics_phase_duration_seconds")
+            .filter(|s| s.labels.get("phase") == Some(name.as_str()))
+            .collect();
+        let [sample] = histogram.as_slice() else {
+            panic!("{}: {histogram:?}", p.name);
+        };
+        let Value::Histogram(buckets) = &sample.value else {
+            panic!("{}: not a histogram: {sample:?}", p.name);
+        };
+        let inf = buckets.last().unwrap();
+        assert!(inf.less_than.is_infinite(), "{buckets:?}");
+        assert_eq!(inf.count, p.executions as f64, "{}", p.name);
+        assert!(buckets.windows(2).all(|w| w[0].count <= w[1].count));
         let probability: Vec<&Sample> = scrape
             .samples
             .iter()
@@ -299,4 +318,158 @@ fn the_config_starts_the_endpoint_only_when_asked() {
         200
     );
     rt.shutdown();
+}
+
+/// A runtime with `phases` phases whose names are `width` bytes long: a large exposition.
+fn big_runtime(phases: usize, width: usize) -> Runtime {
+    let rt = exporters::runtime();
+    for i in 0..phases {
+        let name = format!("{i:0width$}");
+        rt.record_run(
+            &name,
+            Duration::from_millis(1),
+            analytics_runtime::Outcome::Success,
+        );
+    }
+    rt.flush();
+    rt
+}
+
+/// How many descriptors and threads this process has open (Linux: `/proc/self`).
+fn fds_and_threads() -> Option<(usize, usize)> {
+    let fds = std::fs::read_dir("/proc/self/fd").ok()?.count();
+    let threads = std::fs::read_dir("/proc/self/task").ok()?.count();
+    Some((fds, threads))
+}
+
+/// Scrapes `/metrics` and asserts a complete `200` within `limit` (generous: it takes
+/// milliseconds; the bound only catches a scrape held up behind another client).
+fn scrape_within(addr: SocketAddr, limit: Duration) {
+    let started = Instant::now();
+    let response = get(addr, "/metrics", "").unwrap();
+    assert_eq!(response.status, 200);
+    assert!(
+        response.body.contains("analytics_runtime_enabled 1\n"),
+        "incomplete body"
+    );
+    assert!(
+        started.elapsed() < limit,
+        "the scrape took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Issue 13.7: 300 idle connections (tiny_http: one thread each, and the process's
+/// descriptors) cost the server no thread and at most its connection cap in descriptors,
+/// and a scrape still gets through.
+#[test]
+fn many_idle_connections_cost_a_fixed_budget() {
+    let rt = exporters::runtime();
+    run_phases(&rt);
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    scrape_within(addr, Duration::from_secs(5));
+    let before = fds_and_threads();
+
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    // Let the server accept (and evict) them all.
+    std::thread::sleep(Duration::from_millis(500));
+    if let (Some((fds0, threads0)), Some((fds1, threads1))) = (before, fds_and_threads()) {
+        // The other tests of this file run meanwhile and have threads and descriptors of
+        // their own: the bounds leave them room, far below one per connection.
+        let threads = threads1.saturating_sub(threads0);
+        assert!(
+            threads < 20,
+            "the idle connections started {threads} threads"
+        );
+        // Our own 300 client sockets, plus what the server holds (at most 32 connections).
+        let server_fds = fds1.saturating_sub(fds0 + idle.len());
+        assert!(
+            server_fds <= 64,
+            "the server holds {server_fds} descriptors"
+        );
+    }
+    scrape_within(addr, Duration::from_secs(5));
+    drop(idle);
+    drop(server);
+    rt.shutdown();
+}
+
+/// Issue 13.7: a header line that never ends (tiny_http buffered it all: 258 MB) is cut off
+/// after a few KiB, and the endpoint keeps serving.
+#[test]
+fn an_endless_header_line_is_cut_off() {
+    let rt = exporters::runtime();
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nX-Endless: ")
+        .unwrap();
+    let chunk = [b'a'; 64 * 1024];
+    let mut sent = 0_usize;
+    // Up to 256 MB; the server must close the connection long before (the kernel's socket
+    // buffers take a few MB of what is sent before the close shows).
+    while sent < 256 << 20 {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        sent < 64 << 20,
+        "the server took {} MB of one header line",
+        sent >> 20
+    );
+    scrape_within(server.local_addr(), Duration::from_secs(5));
+    drop(server);
+    rt.shutdown();
+}
+
+/// Issue 13.7: a client that asks for a large exposition and never reads it (tiny_http: every
+/// other scrape waited 20 s) does not hold up another scrape.
+#[test]
+fn a_client_that_never_reads_does_not_hold_up_another_scrape() {
+    // 1000 phases with 800-byte names: an exposition of tens of MB, more than the kernel's
+    // socket buffers take, so the server's write to the stuck client blocks.
+    let rt = big_runtime(1000, 800);
+    let server = export::serve(rt.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    let mut stuck = Vec::new();
+    for _ in 0..1 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+        stuck.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Generous: encoding tens of MB takes seconds in a debug build on a busy machine; held up
+    // behind the stuck client (tiny_http), the scrape never completed (its reads time out).
+    for _ in 0..2 {
+        scrape_within(addr, Duration::from_secs(30));
+    }
+    drop(stuck);
+    drop(server);
+    rt.shutdown();
+}
+
+#[test]
+fn a_non_loopback_address_needs_the_opt_in() {
+    let mut config = AnalyticsConfig::default();
+    config.export.prometheus_addr = Some("0.0.0.0:0".into());
+    assert!(config.validate().is_err());
+    // A config built in code and never validated is refused at start all the same.
+    let rt = Runtime::new(config.clone());
+    let error = export::serve_from_config(&rt).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    assert!(
+        error.to_string().contains("prometheus_allow_remote"),
+        "{error}"
+    );
+    rt.shutdown();
+    config.export.prometheus_allow_remote = true;
+    assert!(config.validate().is_ok());
 }

@@ -401,7 +401,7 @@ impl Default for PersistenceConfig {
 /// Settings of the export to other metrics systems (JSON key `export`).
 ///
 /// The default exports nothing.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportConfig {
     /// The address the Prometheus `/metrics` endpoint listens on, with the cargo feature
@@ -411,12 +411,49 @@ pub struct ExportConfig {
     /// trusted: the endpoint has no authentication.
     /// Default: `null`. Rule: a socket address (`"127.0.0.1:9464"`, `"[::1]:9464"`) or a port.
     pub prometheus_addr: Option<String>,
+    /// Lets [`prometheus_addr`](Self::prometheus_addr) be an address other machines can
+    /// reach (not loopback): the explicit opt-in for an endpoint without authentication.
+    /// Default: `false` (a non-loopback address is refused, naming this field).
+    pub prometheus_allow_remote: bool,
+    /// Adds the autometrics 1.0 families to the exposition (`function_calls_total`,
+    /// `function_calls_duration_seconds`, `build_info`), one "function" per phase, so the
+    /// autometrics dashboards and alert rules work unchanged. Default: `false`.
+    pub autometrics: bool,
+    /// Upper bounds, in seconds, of the buckets of the phases' duration histograms
+    /// (`analytics_phase_duration_seconds_bucket{le}`; `+Inf` is implied). Default: 10 µs to
+    /// 10 minutes, see [`DEFAULT_DURATION_BUCKETS`](Self::DEFAULT_DURATION_BUCKETS). Rule:
+    /// 1 to 64 finite, positive, strictly increasing values.
+    pub duration_buckets: Vec<f64>,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self {
+            prometheus_addr: None,
+            prometheus_allow_remote: false,
+            autometrics: false,
+            duration_buckets: Self::DEFAULT_DURATION_BUCKETS.to_vec(),
+        }
+    }
 }
 
 impl ExportConfig {
     /// The suggested address of the Prometheus endpoint: loopback only, on port 9464 (the
     /// port OpenTelemetry's Prometheus exporter uses by default).
     pub const DEFAULT_PROMETHEUS_ADDR: &'static str = "127.0.0.1:9464";
+
+    /// The default [`duration_buckets`](Self::duration_buckets), in seconds: phases of
+    /// microseconds to minutes, about three buckets per power of ten, and the autometrics
+    /// defaults' bounds from 5 ms to 10 s among them (so its latency objectives find their
+    /// `le`).
+    pub const DEFAULT_DURATION_BUCKETS: [f64; 24] = [
+        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+        0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0, 600.0,
+    ];
+
+    /// Most buckets [`duration_buckets`](Self::duration_buckets) may have: each is one series
+    /// per phase and instance.
+    pub const MAX_DURATION_BUCKETS: usize = 64;
 
     /// [`prometheus_addr`](Self::prometheus_addr) as a socket address (a port alone on
     /// 127.0.0.1): `None` when it is `null` or does not parse (which
@@ -425,7 +462,10 @@ impl ExportConfig {
     /// ```
     /// use analytics_runtime::config::ExportConfig;
     ///
-    /// let export = ExportConfig { prometheus_addr: Some("9464".into()) };
+    /// let export = ExportConfig {
+    ///     prometheus_addr: Some("9464".into()),
+    ///     ..ExportConfig::default()
+    /// };
     /// assert_eq!(export.prometheus_socket_addr(), Some("127.0.0.1:9464".parse().unwrap()));
     /// ```
     #[must_use]
@@ -610,7 +650,11 @@ mod tests {
           "resources":  {"enabled": true, "interval_ms": 1000},
           "reporting":  {"interval_executions": 0, "interval_secs": 60, "json_path": null},
           "persistence": {"snapshot_path": null, "interval_secs": 300},
-          "export":     {"prometheus_addr": null} }"#;
+          "export":     {"prometheus_addr": null, "prometheus_allow_remote": false,
+                         "autometrics": false,
+                         "duration_buckets": [0.00001, 0.000025, 0.00005, 0.0001, 0.00025,
+                             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                             0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0, 600.0]} }"#;
 
     /// The error of parsing `text`, which must fail.
     pub(super) fn parse_err(text: &str) -> ConfigError {

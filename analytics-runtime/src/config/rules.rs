@@ -181,7 +181,23 @@ impl ReportingConfig {
 impl ExportConfig {
     fn check(&self, c: &mut Checker) {
         if let Some(addr) = &self.prometheus_addr {
-            if ExportConfig::parse_prometheus_addr(addr).is_none() {
+            let parsed = ExportConfig::parse_prometheus_addr(addr);
+            if let Some(socket) = parsed.filter(|s| !s.ip().is_loopback()) {
+                if !self.prometheus_allow_remote {
+                    c.report(
+                        "export.prometheus_addr",
+                        format!("{addr:?}"),
+                        format!(
+                            "binds {}, which other machines can reach, and the endpoint has no \
+                             authentication: bind a loopback address (e.g. {:?}) or set \
+                             export.prometheus_allow_remote to true",
+                            socket.ip(),
+                            ExportConfig::DEFAULT_PROMETHEUS_ADDR
+                        ),
+                    );
+                }
+            }
+            if parsed.is_none() {
                 c.report(
                     "export.prometheus_addr",
                     format!("{addr:?}"),
@@ -192,6 +208,36 @@ impl ExportConfig {
                     ),
                 );
             }
+        }
+    }
+}
+
+impl ExportConfig {
+    fn check_buckets(&self, c: &mut Checker) {
+        let buckets = &self.duration_buckets;
+        let field = "export.duration_buckets";
+        let shown = || format!("{buckets:?}");
+        if buckets.is_empty() || buckets.len() > ExportConfig::MAX_DURATION_BUCKETS {
+            c.report(
+                field,
+                shown(),
+                format!(
+                    "must have 1 to {} bounds (+Inf is implied)",
+                    ExportConfig::MAX_DURATION_BUCKETS
+                ),
+            );
+        } else if let Some(bad) = buckets.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+            c.report(
+                field,
+                shown(),
+                format!("{bad} is not a finite, positive number of seconds"),
+            );
+        } else if let Some(pair) = buckets.windows(2).find(|w| w[0] >= w[1]) {
+            c.report(
+                field,
+                shown(),
+                format!("must be strictly increasing ({} then {})", pair[0], pair[1]),
+            );
         }
     }
 }
@@ -230,6 +276,7 @@ pub(super) fn violations(config: &AnalyticsConfig) -> Vec<Violation> {
     config.reporting.check(&mut c);
     config.persistence.check(&mut c);
     config.export.check(&mut c);
+    config.export.check_buckets(&mut c);
     c.found
 }
 
@@ -445,7 +492,7 @@ mod tests {
         let err = parse_err(r#"{"export": {"prometheus_addr": "localhost"}}"#);
         assert_eq!(err.field(), Some("export.prometheus_addr"));
         assert_contains(&err, &["\"localhost\"", "socket address", "127.0.0.1:9464"]);
-        for good in ["127.0.0.1:9464", "0.0.0.0:0", "[::1]:9100"] {
+        for good in ["127.0.0.1:9464", "127.0.0.2:0", "[::1]:9100"] {
             let json = format!(r#"{{"export": {{"prometheus_addr": "{good}"}}}}"#);
             let config = AnalyticsConfig::from_json_str(&json).unwrap();
             assert_eq!(
@@ -471,5 +518,49 @@ mod tests {
             AnalyticsConfig::default().export.prometheus_socket_addr(),
             None
         );
+    }
+
+    /// Issue 13.7: an endpoint without authentication is reachable from other machines only
+    /// on an explicit opt-in.
+    #[test]
+    fn a_non_loopback_endpoint_needs_the_opt_in() {
+        for addr in ["0.0.0.0:9464", "[::]:9464", "192.168.1.5:9100"] {
+            let json = format!(r#"{{"export": {{"prometheus_addr": "{addr}"}}}}"#);
+            let err = parse_err(&json);
+            assert_eq!(err.field(), Some("export.prometheus_addr"), "{addr}");
+            assert_contains(&err, &["export.prometheus_allow_remote", "loopback"]);
+            let json = format!(
+                r#"{{"export": {{"prometheus_addr": "{addr}", "prometheus_allow_remote": true}}}}"#
+            );
+            let config = AnalyticsConfig::from_json_str(&json).unwrap();
+            assert_eq!(
+                config.export.prometheus_socket_addr(),
+                Some(addr.parse().unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn duration_buckets_must_be_increasing_positive_seconds() {
+        for (buckets, rule) in [
+            ("[]", "1 to 64"),
+            ("[0.1, 0.1]", "strictly increasing"),
+            ("[1, 0.5]", "strictly increasing"),
+            ("[0, 1]", "finite, positive"),
+            ("[-1]", "finite, positive"),
+        ] {
+            let json = format!(r#"{{"export": {{"duration_buckets": {buckets}}}}}"#);
+            let err = parse_err(&json);
+            assert_eq!(err.field(), Some("export.duration_buckets"), "{buckets}");
+            assert_contains(&err, &[rule]);
+        }
+        let too_many: Vec<f64> = (1..=65).map(f64::from).collect();
+        let mut config = AnalyticsConfig::default();
+        config.export.duration_buckets = too_many;
+        assert_eq!(violation_fields(&config), ["export.duration_buckets"]);
+        let config =
+            AnalyticsConfig::from_json_str(r#"{"export": {"duration_buckets": [0.5, 1, 60]}}"#)
+                .unwrap();
+        assert_eq!(config.export.duration_buckets, [0.5, 1.0, 60.0]);
     }
 }

@@ -26,6 +26,7 @@ use self::trend::Trend;
 use crate::anomaly::{AnomalyDetector, AnomalySettings, DetectorSettings};
 use crate::config::AnalyticsConfig;
 use crate::faults::{Component, Components};
+use crate::histogram::Buckets;
 use crate::memory::CleanupStats;
 use crate::monitors::Monitors;
 use crate::monitors::resources::{ProcessSampler, ResourceTracker};
@@ -60,6 +61,8 @@ struct PhaseEngine {
     restored: Vec<Run>,
     /// Failure rate and prediction over the phase's history.
     trend: Trend,
+    /// Every run read, bucketed by duration (`export.duration_buckets`).
+    histogram: Buckets,
 }
 
 /// The engine state of `phase`, created on first use.
@@ -67,6 +70,7 @@ fn phase_engine<'a>(
     engines: &'a mut Vec<PhaseEngine>,
     phase: &PhaseCell,
     settings: &PredictorSettings,
+    buckets: &Buckets,
 ) -> &'a mut PhaseEngine {
     let id = phase.id();
     while engines.len() <= id {
@@ -77,6 +81,7 @@ fn phase_engine<'a>(
             total_nanos: 0.0,
             restored: Vec::new(),
             trend: Trend::default(),
+            histogram: buckets.clone(),
         });
     }
     let engine = &mut engines[id];
@@ -123,6 +128,8 @@ struct EngineState {
     cpu_high: bool,
     cleanup: CleanupStats,
     next_cleanup_at: u64,
+    /// Empty duration buckets, copied for each new phase.
+    buckets: Buckets,
 }
 
 /// What one catch-up produced that must leave the lock before it is acted on.
@@ -180,6 +187,7 @@ impl Engine {
                 cpu_high: false,
                 cleanup: CleanupStats::default(),
                 next_cleanup_at: config.memory.cleanup_interval.max(1),
+                buckets: Buckets::new(&config.export.duration_buckets),
             }),
             handlers: RwLock::new(Vec::new()),
             handler_panics: AtomicU64::new(0),
@@ -236,7 +244,7 @@ impl Engine {
         let (epoch_now, clock_now) = (crate::anomaly::now(), crate::clock::now());
         for phase in phases {
             let id = phase.id();
-            let engine = phase_engine(&mut state.phases, phase, &settings);
+            let engine = phase_engine(&mut state.phases, phase, &settings, &state.buckets);
             let lost = phase
                 .log()
                 .read_since(&mut engine.consumed, &mut state.scratch);
@@ -244,6 +252,11 @@ impl Engine {
             state.analysed += state.scratch.len() as u64;
             let read_nanos: f64 = state.scratch.iter().map(|run| run.nanos as f64).sum();
             engine.total_nanos += read_nanos;
+            // Every run read, of every outcome, lands in a bucket: exact counts that add up
+            // across processes, whatever the statistics window has already dropped.
+            for run in &state.scratch {
+                engine.histogram.record(run.nanos);
+            }
             if lost > 0 && !state.scratch.is_empty() {
                 engine.total_nanos += lost as f64 * read_nanos / state.scratch.len() as f64;
             }
@@ -484,7 +497,12 @@ impl Engine {
     ) -> usize {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let engine = phase_engine(&mut state.phases, phase, &predictor_settings(config));
+        let engine = phase_engine(
+            &mut state.phases,
+            phase,
+            &predictor_settings(config),
+            &state.buckets,
+        );
         let keep = config.memory.max_history_size;
         let runs = &runs[runs.len().saturating_sub(keep)..];
         for run in runs.iter().filter(|r| r.outcome != Outcome::Cancelled) {
@@ -526,6 +544,7 @@ impl Engine {
             report.prediction_accuracy = engine.predictor.accuracy_parts().finish();
             report.total_ms = engine.total_nanos / 1e6;
             report.trend = engine.trend.points(engine.predictor.prediction());
+            report.histogram = Some(engine.histogram.report());
         }
         report.resources = state.resources.phase(id);
     }
@@ -596,6 +615,7 @@ impl Engine {
                 .map(|e| {
                     e.key.len()
                         + e.trend.heap_bytes()
+                        + e.histogram.heap_bytes()
                         + e.restored.capacity() * std::mem::size_of::<Run>()
                 })
                 .sum::<usize>()

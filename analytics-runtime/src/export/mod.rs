@@ -35,87 +35,49 @@ println!("scrape http://{}/metrics", server.local_addr());
   in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as
   Prometheus does), else in the classic text format (`text/plain; version=0.0.4`).
   Any other method on `/metrics`: `405`; any other path: `404`.
+* It runs hyper on one thread of its own (a current-thread tokio runtime) and keeps every
+  client within a fixed budget: at most 32 connections (at the cap, a new one evicts the
+  oldest that has not sent its request yet), a request head of at most 8 KiB sent within 2 s,
+  one request per connection, 10 s per connection in all. So no client, nor any number of
+  them, costs the process more than one thread, 33 descriptors and a few hundred KiB, or
+  holds up another scrape.
 * It has no authentication: bind it to a loopback address (the suggested address is
   [`ExportConfig::DEFAULT_PROMETHEUS_ADDR`](crate::config::ExportConfig::DEFAULT_PROMETHEUS_ADDR),
-  `127.0.0.1:9464`) unless the network it is reachable from is trusted.
+  `127.0.0.1:9464`) unless the network it is reachable from is trusted; in the config, a
+  non-loopback address is refused unless `export.prometheus_allow_remote` is `true`.
 * With `"export": {"prometheus_addr": "127.0.0.1:9464"}` (or the port alone, `"9464"`,
   which binds 127.0.0.1) in the config,
   [`serve_from_config`] starts it; the default (`null`) starts nothing.
-
-## The metrics
-Every name starts with `analytics_`; units are in the names (`_seconds`, `_bytes`,
-`_ratio`: a fraction, 1 = 100 %), counters end in `_total`. Durations are converted from the
-report's milliseconds to seconds, MB to bytes, percentages to ratios. A figure the report
-does not have (no prediction yet, resources not sampled, an accuracy still `null`) is left
-out, never written as `NaN`; a family without samples is left out whole.
-
-| metric | type | labels | from the report |
-| --- | --- | --- | --- |
-| `analytics_phase_executions_total` | counter | `phase` | `phases[].executions` |
-| `analytics_phase_successes_total` | counter | `phase` | `phases[].successes` |
-| `analytics_phase_failures_total` | counter | `phase` | `phases[].failures` (panics included) |
-| `analytics_phase_panics_total` | counter | `phase` | `phases[].panics` |
-| `analytics_phase_cancelled_total` | counter | `phase` | `phases[].cancelled` |
-| `analytics_phase_seconds_total` | counter | `phase` | `phases[].total_ms`: time spent in the phase |
-| `analytics_phase_duration_seconds` | gauge | `phase`, `quantile` (`0`, `0.5`, `0.9`, `0.99`, `1`) | `phases[].duration_ms` min, p50, p90, p99, max over the recent window |
-| `analytics_phase_duration_mean_seconds` | gauge | `phase` | `phases[].duration_ms.mean` |
-| `analytics_phase_duration_stddev_seconds` | gauge | `phase` | `phases[].duration_ms.std_dev` |
-| `analytics_phase_duration_window_runs` | gauge | `phase` | `phases[].window_runs`: runs the duration figures summarise |
-| `analytics_phase_failure_streak` | gauge | `phase` | `phases[].failure_streak` |
-| `analytics_phase_failure_probability` | gauge | `phase` | `phases[].prediction.failure_probability` (predicted phases only) |
-| `analytics_phase_predicted_duration_seconds` | gauge | `phase` | `phases[].prediction.expected_ms` |
-| `analytics_phase_predicted_duration_p90_seconds` | gauge | `phase` | `phases[].prediction.p90_ms` |
-| `analytics_phase_prediction_confidence_ratio` | gauge | `phase` | `phases[].prediction.confidence` |
-| `analytics_phase_cpu_ratio` | gauge | `phase` | `phases[].resources.cpu_percent` / 100 |
-| `analytics_phase_resident_memory_delta_bytes` | gauge | `phase` | `phases[].resources.rss_delta_mb` |
-| `analytics_predictions_total` | counter | | `predictions.made` |
-| `analytics_predictions_high_risk_total` | counter | | `predictions.high_risk` |
-| `analytics_predictions_scored_total` | counter | | `predictions.accuracy.scored` |
-| `analytics_prediction_brier` | gauge | | `predictions.accuracy.brier` |
-| `analytics_prediction_brier_skill` | gauge | | `predictions.accuracy.brier_skill` |
-| `analytics_prediction_duration_mape_ratio` | gauge | | `predictions.accuracy.duration_mape` |
-| `analytics_prediction_p90_coverage_ratio` | gauge | | `predictions.accuracy.p90_coverage` |
-| `analytics_anomalies_total` | counter | `severity` (`low`, `medium`, `high`, `critical`) | `anomalies.by_severity` |
-| `analytics_anomaly_patterns` | gauge | | `patterns.len()` |
-| `analytics_memory_bytes` | gauge | `component` | `memory.components` (their sum is `memory.total_bytes`) |
-| `analytics_memory_cleanup_runs_total` | counter | | `memory.cleanup.runs` |
-| `analytics_memory_cleanup_freed_bytes_total` | counter | | `memory.cleanup.bytes_freed` |
-| `analytics_process_resident_memory_bytes` | gauge | | `resources.rss_mb` (when sampled) |
-| `analytics_process_resident_memory_max_bytes` | gauge | | `resources.peak_rss_mb` |
-| `analytics_process_cpu_ratio` | gauge | | `resources.cpu_percent` / 100 (1 = one core busy) |
-| `analytics_process_cpu_mean_ratio` | gauge | | `resources.mean_cpu_percent` / 100 |
-| `analytics_resource_samples_total` | counter | | `resources.samples` |
-| `analytics_messages_total` | counter | `topic` | `messages.topics[].count` |
-| `analytics_message_bytes_total` | counter | `topic` | `messages.topics[].bytes` |
-| `analytics_messages_overflowed_total` | counter | | `messages.overflowed` |
-| `analytics_objective_health_ratio` | gauge | `objective` | `objectives.objectives[].health` |
-| `analytics_objective_progress_ratio` | gauge | `objective` | `objectives.objectives[].progress` |
-| `analytics_objective_updates_total` | counter | `objective` | `objectives.objectives[].updates` |
-| `analytics_objective_unhealthy_streak` | gauge | `objective` | `objectives.objectives[].unhealthy_streak` |
-| `analytics_tasks_total` | counter | `task` | `tasks.tasks[].count` |
-| `analytics_task_failures_total` | counter | `task` | `tasks.tasks[].failures` |
-| `analytics_task_duration_seconds` | gauge | `task`, `quantile` | `tasks.tasks[].duration_ms` |
-| `analytics_quality_value` | gauge | `metric` | `tasks.quality[].last` |
-| `analytics_runtime_info` | info | `version` | `runtime.version` |
-| `analytics_runtime_enabled` | gauge | | `enabled` (1 or 0) |
-| `analytics_runtime_uptime_seconds` | gauge | | `uptime_s` |
-| `analytics_runtime_worker_running` | gauge | | `runtime.worker_running` (1 or 0) |
-| `analytics_runtime_errors_total` | counter | `component` | `runtime.errors_by_component` |
-| `analytics_runtime_component_disabled` | gauge | `component` | `runtime.components_disabled` (1 each) |
-| `analytics_runtime_phases_overflowed_total` | counter | | `runtime.phases_overflowed` |
-| `analytics_runtime_runs_analysed_total` | counter | | `runtime.runs_analysed` |
-| `analytics_runtime_runs_not_analysed_total` | counter | | `runtime.runs_not_analysed` |
-| `analytics_runtime_values_ignored_total` | counter | | `runtime.values_ignored` |
-| `analytics_runtime_handler_panics_total` | counter | | `runtime.handler_panics` |
-| `analytics_runtime_snapshots_written_total` | counter | | `runtime.snapshots_written` |
-| `analytics_runtime_report_write_errors_total` | counter | | `runtime.report_write_errors` |
-
-The duration quantiles are gauges with a `quantile` label rather than a summary
-(`prometheus-client` has no summary type); the total time is `analytics_phase_seconds_total`
-rather than `analytics_phase_duration_seconds_total`, whose OpenMetrics family name would
-clash with the quantile gauges'. A phase's rate of failures is
-`rate(analytics_phase_failures_total[5m]) / rate(analytics_phase_executions_total[5m])`.
+* With `"export": {"autometrics": true}`, the exposition also has the autometrics 1.0
+  families (below), so the autometrics dashboards and alert rules work unchanged.
 "##
+)]
+#![cfg_attr(
+    any(feature = "prometheus", feature = "opentelemetry"),
+    doc = r##"
+# The metrics
+Every figure is described once, in one catalogue that the Prometheus exposition, the
+OpenTelemetry instruments and this table all read. Prometheus names start with `analytics_`
+and carry their unit (`_seconds`, `_bytes`, `_ratio`: a fraction, 1 = 100 %); counters end
+in `_total`. Durations are converted from the report's milliseconds to seconds, MB to whole
+bytes, percentages to ratios. Counters and the runtime's error and component series exist
+from the start, at 0. A figure the report does not have (no prediction yet, resources not
+sampled, an accuracy still `null`) is left out, never written as `NaN`; a family without
+samples is left out whole.
+
+Each phase's duration is a real histogram (`analytics_phase_duration_seconds_bucket{phase,le}`,
+`_sum`, `_count`; buckets `export.duration_buckets`, 10 µs to 10 min by default): the engine
+buckets every run it reads, of every outcome, so `_count` equals the executions counter
+(unless the engine lost runs: `analytics_runtime_runs_not_analysed_total`), and
+`histogram_quantile(0.99, sum by (le, phase) (rate(analytics_phase_duration_seconds_bucket[5m])))`
+is a fleet-wide p99. The quantiles over the recent window stay as gauges,
+`analytics_phase_window_duration_seconds{phase,window_quantile}`. A phase's rate of failures
+is `rate(analytics_phase_failures_total[5m]) / rate(analytics_phase_executions_total[5m])`.
+"##
+)]
+#![cfg_attr(
+    any(feature = "prometheus", feature = "opentelemetry"),
+    doc = include_str!("metrics.md")
 )]
 #![cfg_attr(
     feature = "opentelemetry",
@@ -132,24 +94,20 @@ only, re-exported as [`opentelemetry`](mod@opentelemetry).
 "##
 )]
 
+#[cfg(any(feature = "prometheus", feature = "opentelemetry", test))]
+#[cfg_attr(
+    not(all(feature = "prometheus", feature = "opentelemetry")),
+    allow(dead_code)
+)]
+mod catalogue;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(test)]
 mod sample;
-
-/// A duration summary as `(quantile label, milliseconds)`, min and max as quantiles 0 and 1:
-/// the points both exporters write.
-fn quantiles(stats: &crate::stats::DurationStats) -> [(&'static str, f64); 5] {
-    [
-        ("0", stats.min),
-        ("0.5", stats.p50),
-        ("0.9", stats.p90),
-        ("0.99", stats.p99),
-        ("1", stats.max),
-    ]
-}
+#[cfg(feature = "prometheus")]
+mod server;
 
 /// The `opentelemetry` API version the instruments are registered with, for getting the
 /// [`Meter`](opentelemetry::metrics::Meter) without a second copy of the crate.
@@ -164,6 +122,8 @@ pub use prometheus_client;
 pub use self::otel::{OTEL_SCOPE_NAME, OtelRegistration, otel_scope, register_otel_metrics};
 #[cfg(feature = "prometheus")]
 pub use self::prometheus::{
-    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, PrometheusServer, RuntimeCollector,
-    openmetrics_text, prometheus_text, serve, serve_from_config,
+    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, RuntimeCollector, openmetrics_text,
+    prometheus_text,
 };
+#[cfg(feature = "prometheus")]
+pub use self::server::{PrometheusServer, serve, serve_from_config};

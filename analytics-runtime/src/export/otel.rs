@@ -5,26 +5,23 @@
 //! The instrument list is in the docs of [`register_otel_metrics`].
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::{AsyncInstrument, Meter};
+use opentelemetry::metrics::{AsyncInstrument, Histogram, Meter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
-use crate::Runtime;
-use crate::report::{ObjectiveReport, PhaseReport, Report, TaskReport, TopicReport};
-use crate::stats::DurationStats;
+use super::catalogue::{Autometrics, Figure, Input, Kind, Labels, Num, Value, figures};
+use crate::report::Report;
+use crate::{DurationHistogram, Runtime};
 
 /// The instrumentation scope name of [`otel_scope`]: the crate's name.
 pub const OTEL_SCOPE_NAME: &str = "analytics-runtime";
 
-/// Milliseconds per second: the report's durations are in ms, OpenTelemetry's in `s`.
-const MS_PER_S: f64 = 1000.0;
-/// Bytes per MB as the resource sampler counts them (MiB).
-const BYTES_PER_MB: f64 = 1024.0 * 1024.0;
 /// The oldest report an instrument observes: one report serves one collection (see
 /// [`Source::report`]); this bounds its age should a collection skip instruments.
 const MAX_REPORT_AGE: Duration = Duration::from_secs(1);
@@ -87,104 +84,58 @@ pub fn otel_scope() -> InstrumentationScope {
 /// converted to seconds, MB to bytes, percentages to fractions. Counters are monotonic
 /// (`ObservableCounter`) and report the totals since the runtime started (cumulative);
 /// memory figures whose sum means something are `ObservableUpDownCounter`s; everything else is
-/// an `ObservableGauge`. A figure the report does not have (no prediction yet, resources not
-/// sampled, an accuracy still `null`, a `NaN`) is not observed, never reported as `NaN`; an
-/// instrument with nothing observed is absent from the collection.
+/// an `ObservableGauge`, except the duration histograms. A figure the report does not have (no
+/// prediction yet, resources not sampled, an accuracy still `null`, a `NaN`) is not observed,
+/// never reported as `NaN`; an instrument with nothing observed is absent from the collection.
+/// Every instrument is a figure of the [export's table](crate::export#the-metrics), read from
+/// the same catalogue as the Prometheus exposition; the runtime's version is the scope's
+/// version when the meter comes from [`otel_scope`].
 ///
-/// | instrument | kind | unit | attributes | from the report |
-/// | --- | --- | --- | --- | --- |
-/// | `analytics.phase.executions` | counter | `{run}` | `phase` | `phases[].executions` |
-/// | `analytics.phase.successes` | counter | `{run}` | `phase` | `phases[].successes` |
-/// | `analytics.phase.failures` | counter | `{run}` | `phase` | `phases[].failures` (panics included) |
-/// | `analytics.phase.panics` | counter | `{run}` | `phase` | `phases[].panics` |
-/// | `analytics.phase.cancelled` | counter | `{run}` | `phase` | `phases[].cancelled` |
-/// | `analytics.phase.time` | counter (f64) | `s` | `phase` | `phases[].total_ms`: time spent in the phase |
-/// | `analytics.phase.duration` | gauge | `s` | `phase`, `quantile` (`0`, `0.5`, `0.9`, `0.99`, `1`) | `phases[].duration_ms` min, p50, p90, p99, max over the recent window |
-/// | `analytics.phase.duration_mean` | gauge | `s` | `phase` | `phases[].duration_ms.mean` |
-/// | `analytics.phase.duration_stddev` | gauge | `s` | `phase` | `phases[].duration_ms.std_dev` |
-/// | `analytics.phase.window_runs` | gauge | `{run}` | `phase` | `phases[].window_runs`: runs the duration figures summarise |
-/// | `analytics.phase.failure_streak` | gauge | `{run}` | `phase` | `phases[].failure_streak` |
-/// | `analytics.phase.failure_probability` | gauge | `1` | `phase` | `phases[].prediction.failure_probability` (predicted phases only) |
-/// | `analytics.phase.predicted_duration` | gauge | `s` | `phase` | `phases[].prediction.expected_ms` |
-/// | `analytics.phase.predicted_duration_p90` | gauge | `s` | `phase` | `phases[].prediction.p90_ms` |
-/// | `analytics.phase.prediction_confidence` | gauge | `1` | `phase` | `phases[].prediction.confidence` |
-/// | `analytics.phase.cpu.utilization` | gauge | `1` | `phase` | `phases[].resources.cpu_percent` / 100 |
-/// | `analytics.phase.memory.delta` | gauge | `By` | `phase` | `phases[].resources.rss_delta_mb` |
-/// | `analytics.prediction.made` | counter | `{prediction}` | | `predictions.made` |
-/// | `analytics.prediction.high_risk` | counter | `{prediction}` | | `predictions.high_risk` |
-/// | `analytics.prediction.scored` | counter | `{prediction}` | | `predictions.accuracy.scored` |
-/// | `analytics.prediction.brier` | gauge | `1` | | `predictions.accuracy.brier` |
-/// | `analytics.prediction.brier_skill` | gauge | `1` | | `predictions.accuracy.brier_skill` |
-/// | `analytics.prediction.duration_mape` | gauge | `1` | | `predictions.accuracy.duration_mape` |
-/// | `analytics.prediction.p90_coverage` | gauge | `1` | | `predictions.accuracy.p90_coverage` |
-/// | `analytics.anomalies` | counter | `{anomaly}` | `severity` (`low`, `medium`, `high`, `critical`) | `anomalies.by_severity` |
-/// | `analytics.anomaly.patterns` | gauge | `{pattern}` | | `patterns.len()` |
-/// | `analytics.memory.usage` | up-down counter | `By` | `component` | `memory.components` (their sum is `memory.total_bytes`) |
-/// | `analytics.memory.cleanup.runs` | counter | `{cleanup}` | | `memory.cleanup.runs` |
-/// | `analytics.memory.cleanup.freed` | counter | `By` | | `memory.cleanup.bytes_freed` |
-/// | `analytics.process.memory.usage` | up-down counter | `By` | | `resources.rss_mb` (when sampled) |
-/// | `analytics.process.memory.peak` | gauge | `By` | | `resources.peak_rss_mb` |
-/// | `analytics.process.cpu.utilization` | gauge | `1` | | `resources.cpu_percent` / 100 (1 = one core busy) |
-/// | `analytics.process.cpu.mean_utilization` | gauge | `1` | | `resources.mean_cpu_percent` / 100 |
-/// | `analytics.process.samples` | counter | `{sample}` | | `resources.samples` |
-/// | `analytics.messages` | counter | `{message}` | `topic` | `messages.topics[].count` |
-/// | `analytics.message.volume` | counter | `By` | `topic` | `messages.topics[].bytes` |
-/// | `analytics.message.overflowed` | counter | `{message}` | | `messages.overflowed` |
-/// | `analytics.objective.health` | gauge | `1` | `objective` | `objectives.objectives[].health` |
-/// | `analytics.objective.progress` | gauge | `1` | `objective` | `objectives.objectives[].progress` |
-/// | `analytics.objective.updates` | counter | `{update}` | `objective` | `objectives.objectives[].updates` |
-/// | `analytics.objective.unhealthy_streak` | gauge | `{update}` | `objective` | `objectives.objectives[].unhealthy_streak` |
-/// | `analytics.tasks` | counter | `{task}` | `task` | `tasks.tasks[].count` |
-/// | `analytics.task.failures` | counter | `{task}` | `task` | `tasks.tasks[].failures` |
-/// | `analytics.task.duration` | gauge | `s` | `task`, `quantile` | `tasks.tasks[].duration_ms` |
-/// | `analytics.quality` | gauge | | `metric` | `tasks.quality[].last` |
-/// | `analytics.runtime.enabled` | gauge | `1` | | `enabled` (1 or 0) |
-/// | `analytics.runtime.uptime` | gauge (f64) | `s` | | `uptime_s` |
-/// | `analytics.runtime.worker_running` | gauge | `1` | | `runtime.worker_running` (1 or 0) |
-/// | `analytics.runtime.errors` | counter | `{error}` | `component` | `runtime.errors_by_component` |
-/// | `analytics.runtime.component_disabled` | gauge | `1` | `component` | `runtime.components_disabled` (1 each) |
-/// | `analytics.runtime.phases_overflowed` | counter | `{phase}` | | `runtime.phases_overflowed` |
-/// | `analytics.runtime.runs_analysed` | counter | `{run}` | | `runtime.runs_analysed` |
-/// | `analytics.runtime.runs_not_analysed` | counter | `{run}` | | `runtime.runs_not_analysed` |
-/// | `analytics.runtime.values_ignored` | counter | `{value}` | | `runtime.values_ignored` |
-/// | `analytics.runtime.handler_panics` | counter | `{panic}` | | `runtime.handler_panics` |
-/// | `analytics.runtime.snapshots_written` | counter | `{snapshot}` | | `runtime.snapshots_written` |
-/// | `analytics.runtime.report_write_errors` | counter | `{error}` | | `runtime.report_write_errors` |
+/// `analytics.phase.duration` (and `function.calls.duration` in autometrics mode) is a
+/// histogram instrument (`f64`, unit `s`) whose bucket boundaries advised to the SDK are
+/// `export.duration_buckets`. The OpenTelemetry API has no observable histogram, so each
+/// collection records the runs the engine bucketed since the previous one: with the advised
+/// boundaries every bucket count is exact, and the recorded values are chosen inside their
+/// buckets so that the sum is the runs' total time too.
 ///
-/// Counts are `u64`, byte counts of up-down counters `i64`, the rest `f64`. The duration
-/// quantiles are gauges with a string `quantile` attribute, as in the Prometheus export (the
-/// OpenTelemetry API has no instrument that reports a summary). The runtime's version is the
-/// scope's version when the meter comes from [`otel_scope`].
+/// With `"export": {"autometrics": true}` in the runtime's config, the autometrics 1.0
+/// instruments are registered too: `function.calls` (attributes `function`, `module`,
+/// `service.name`, `result`), `function.calls.duration` and `build_info`.
 ///
 /// # Cost
 /// A collection makes one report, not one per instrument: the first instrument observed in a
 /// collection makes it and the others of that collection reuse it (never one older than a
 /// second). The callbacks never panic: a report that cannot be made observes nothing.
 pub fn register_otel_metrics(runtime: Runtime, meter: &Meter) -> OtelRegistration {
-    register(
-        Source {
-            runtime,
-            make_report: Box::new(Runtime::report),
-            cache: Mutex::new(Cache::default()),
-        },
-        meter,
-    )
+    register(Source::new(runtime, Box::new(Runtime::report)), meter)
 }
 
 /// [`register_otel_metrics`] over any source of reports.
 fn register(source: Source, meter: &Meter) -> OtelRegistration {
     let source = Arc::new(source);
+    let autometrics = source
+        .runtime
+        .config()
+        .export
+        .autometrics
+        .then(Autometrics::from_env);
     let mut instruments = Instruments {
         meter,
         source: Arc::downgrade(&source),
         names: Vec::new(),
         handles: Vec::new(),
+        histograms: Vec::new(),
     };
-    phases(&mut instruments);
-    predictions(&mut instruments);
-    memory_and_resources(&mut instruments);
-    user_figures(&mut instruments);
-    runtime_health(&mut instruments);
+    for figure in figures(autometrics.is_some()) {
+        instruments.register(figure);
+    }
+    *source
+        .histograms
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Histograms {
+        autometrics,
+        sinks: instruments.histograms,
+    };
     OtelRegistration {
         source,
         names: instruments.names,
@@ -241,6 +192,20 @@ struct Source {
     /// Makes a report of `runtime`: [`Runtime::report`] (the unit tests make their own).
     make_report: Box<dyn Fn(&Runtime) -> Report + Send + Sync>,
     cache: Mutex<Cache>,
+    /// The histogram instruments, fed once per fresh report.
+    histograms: Mutex<Histograms>,
+}
+
+impl Source {
+    /// A source of `make_report`'s reports of `runtime`.
+    fn new(runtime: Runtime, make_report: Box<dyn Fn(&Runtime) -> Report + Send + Sync>) -> Source {
+        Source {
+            runtime,
+            make_report,
+            cache: Mutex::new(Cache::default()),
+            histograms: Mutex::new(Histograms::default()),
+        }
+    }
 }
 
 /// The last report made for a collection.
@@ -258,7 +223,9 @@ impl Source {
     /// The SDK calls each instrument's callback once per collection, so an instrument that
     /// already observed the cached report means a new collection began: a fresh report is made
     /// then (or when the cached one is older than [`MAX_REPORT_AGE`]), and the instruments
-    /// after it in the collection reuse it. `None` if the report could not be made.
+    /// after it in the collection reuse it. `None` if the report could not be made. A fresh
+    /// report also feeds the histogram instruments (the SDK runs every callback before it
+    /// aggregates, so the runs recorded here are in this collection).
     fn report(&self, seen: &AtomicU64) -> Option<Arc<Report>> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let fresh = match &cache.report {
@@ -275,19 +242,145 @@ impl Source {
                 cache.report = None;
                 return None;
             };
+            let report = Arc::new(report);
             cache.generation += 1;
-            cache.report = Some((Instant::now(), Arc::new(report)));
+            cache.report = Some((Instant::now(), Arc::clone(&report)));
+            self.histograms
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .feed(&report);
         }
         seen.store(cache.generation, Ordering::Relaxed);
         cache.report.as_ref().map(|(_, report)| Arc::clone(report))
     }
 }
 
-/// The data points of one instrument in a report: values with their attributes.
-type Points<T> = Vec<(T, Vec<KeyValue>)>;
+/// The histogram instruments and what each series had at the last collection.
+#[derive(Default)]
+struct Histograms {
+    autometrics: Option<Autometrics>,
+    sinks: Vec<HistogramSink>,
+}
 
-/// Reads one instrument's data points from a report.
-type Read<T> = fn(&Report) -> Points<T>;
+/// One histogram instrument.
+struct HistogramSink {
+    figure: &'static Figure,
+    histogram: Histogram<f64>,
+    /// Per series (its attributes, as the catalogue's labels): the counts and sum recorded.
+    recorded: HashMap<Labels, DurationHistogram>,
+}
+
+impl Histograms {
+    /// Records into each histogram instrument the runs bucketed since the last report.
+    fn feed(&mut self, report: &Report) {
+        let input = Input {
+            report,
+            autometrics: self.autometrics.as_ref(),
+        };
+        for sink in &mut self.sinks {
+            for (labels, value) in sink.figure.points(&input) {
+                let Value::Histogram(now) = value else {
+                    continue;
+                };
+                let before = sink.recorded.get(&labels);
+                let attributes = attributes(&labels);
+                for (v, n) in new_runs(before, &now) {
+                    for _ in 0..n {
+                        sink.histogram.record(v, &attributes);
+                    }
+                }
+                sink.recorded.insert(labels, now);
+            }
+        }
+    }
+}
+
+/// The runs in `now` that `before` did not have, as `(value, how many)`: each value inside
+/// its bucket (`(lower, upper]`), and all of them adding up to the new runs' total time.
+///
+/// A counter that went down (another runtime, a restart) starts over from `now`.
+fn new_runs(before: Option<&DurationHistogram>, now: &DurationHistogram) -> Vec<(f64, u64)> {
+    let same_shape = |b: &&DurationHistogram| {
+        b.bounds_s == now.bounds_s
+            && b.counts.len() == now.counts.len()
+            && b.counts.iter().zip(&now.counts).all(|(b, n)| b <= n)
+    };
+    let (counts, sum): (Vec<u64>, f64) = match before.filter(same_shape) {
+        Some(b) => (
+            now.counts
+                .iter()
+                .zip(&b.counts)
+                .map(|(n, b)| n - b)
+                .collect(),
+            (now.sum_s - b.sum_s).max(0.0),
+        ),
+        None => (now.counts.clone(), now.sum_s),
+    };
+    // Start every run at its bucket's upper bound (the last bucket: just above the last
+    // bound), then lower them, bucket by bucket, down towards their lower bounds until the
+    // total is the new runs' time; what is still missing goes to the runs of the last bucket.
+    let last = now.bounds_s.last().copied().unwrap_or(0.0);
+    let values: Vec<(f64, f64, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            let lower = if i == 0 { 0.0 } else { now.bounds_s[i - 1] };
+            let upper = now.bounds_s.get(i).copied().unwrap_or(f64::INFINITY);
+            (lower, upper, *n)
+        })
+        .collect();
+    let start = |(lower, upper, _): &(f64, f64, u64)| {
+        if upper.is_finite() {
+            *upper
+        } else {
+            above(lower.max(last))
+        }
+    };
+    let mut chosen: Vec<(f64, u64)> = values.iter().map(|v| (start(v), v.2)).collect();
+    let mut excess = chosen.iter().map(|(v, n)| v * *n as f64).sum::<f64>() - sum;
+    for ((lower, _, n), (v, _)) in values.iter().zip(chosen.iter_mut()).rev() {
+        if excess <= 0.0 {
+            break;
+        }
+        // Each run may come down to just above its lower bound (by a margin that survives
+        // rounding: the bucket is `(lower, upper]`).
+        let room = *v - above(*lower);
+        let down = (excess / *n as f64).min(room.max(0.0));
+        *v -= down;
+        excess -= down * *n as f64;
+    }
+    if excess < 0.0 {
+        if let (Some((_, upper, n)), Some((v, _))) = (values.last(), chosen.last_mut()) {
+            if upper.is_infinite() {
+                *v += -excess / *n as f64;
+            }
+        }
+    }
+    chosen
+}
+
+/// The smallest value [`new_runs`] records in a bucket whose lower bound is `lower`: above it
+/// by a margin that rounding cannot undo.
+fn above(lower: f64) -> f64 {
+    lower * (1.0 + 1e-9) + 1e-12
+}
+
+/// The catalogue's labels as OpenTelemetry attributes (`service_name` is `service.name`, as
+/// the autometrics spec names it for OpenTelemetry).
+fn attributes(labels: &Labels) -> Vec<KeyValue> {
+    labels
+        .iter()
+        .map(|(k, v)| {
+            let key = match *k {
+                "service_name" => "service.name",
+                "autometrics_version" => "autometrics.version",
+                other => other,
+            };
+            KeyValue::new(key, v.clone())
+        })
+        .collect()
+}
 
 /// Registers instruments on a meter, each with a callback over the shared [`Source`].
 struct Instruments<'a> {
@@ -295,14 +388,16 @@ struct Instruments<'a> {
     source: Weak<Source>,
     names: Vec<&'static str>,
     handles: Vec<Box<dyn Any + Send + Sync>>,
+    histograms: Vec<HistogramSink>,
 }
 
 impl Instruments<'_> {
-    /// A callback observing what `read` finds in the collection's report; nothing once the
-    /// registration is dropped.
+    /// A callback observing `figure`'s points in the collection's report, as `T`; nothing
+    /// once the registration is dropped.
     fn callback<T: Copy + 'static>(
         &self,
-        read: impl Fn(&Report) -> Points<T> + Send + Sync + 'static,
+        figure: &'static Figure,
+        convert: fn(&Value) -> T,
     ) -> impl Fn(&dyn AsyncInstrument<T>) + Send + Sync + 'static {
         let source = Weak::clone(&self.source);
         let seen = AtomicU64::new(0);
@@ -313,648 +408,103 @@ impl Instruments<'_> {
             let Some(report) = source.report(&seen) else {
                 return;
             };
-            for (value, attributes) in read(&report) {
-                observer.observe(value, &attributes);
+            let autometrics = source
+                .histograms
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .autometrics
+                .clone();
+            let input = Input {
+                report: &report,
+                autometrics: autometrics.as_ref(),
+            };
+            for (labels, value) in figure.points(&input) {
+                observer.observe(convert(&value), &attributes(&labels));
             }
         }
     }
 
-    /// Keeps an instrument's handle and name.
-    fn keep(&mut self, name: &'static str, handle: impl Any + Send + Sync) {
+    /// Registers the instrument of `figure` (none for figures without an OpenTelemetry name).
+    fn register(&mut self, figure: &'static Figure) {
+        let Some(name) = figure.otel else {
+            return;
+        };
+        let unit = figure.unit.otel;
+        let help = figure.help;
+        let handle: Box<dyn Any + Send + Sync> = match (figure.kind, figure.num) {
+            (Kind::Histogram, _) => {
+                let mut builder = self.meter.f64_histogram(name).with_description(help);
+                if !unit.is_empty() {
+                    builder = builder.with_unit(unit);
+                }
+                let bounds = self
+                    .source
+                    .upgrade()
+                    .map(|s| s.runtime.config().export.duration_buckets.clone())
+                    .unwrap_or_default();
+                let histogram = builder.with_boundaries(bounds).build();
+                self.histograms.push(HistogramSink {
+                    figure,
+                    histogram: histogram.clone(),
+                    recorded: HashMap::new(),
+                });
+                Box::new(histogram)
+            }
+            (Kind::Counter, Num::F64) => Box::new(
+                self.meter
+                    .f64_observable_counter(name)
+                    .with_unit(unit)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_f64))
+                    .build(),
+            ),
+            (Kind::Counter, _) => Box::new(
+                self.meter
+                    .u64_observable_counter(name)
+                    .with_unit(unit)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_u64))
+                    .build(),
+            ),
+            (Kind::UpDown, _) => Box::new(
+                self.meter
+                    .i64_observable_up_down_counter(name)
+                    .with_unit(unit)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_i64))
+                    .build(),
+            ),
+            (_, Num::U64) => Box::new(
+                self.meter
+                    .u64_observable_gauge(name)
+                    .with_unit(unit)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_u64))
+                    .build(),
+            ),
+            (_, Num::I64) => Box::new(
+                self.meter
+                    .i64_observable_gauge(name)
+                    .with_unit(unit)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_i64))
+                    .build(),
+            ),
+            (_, Num::F64) => {
+                let mut builder = self
+                    .meter
+                    .f64_observable_gauge(name)
+                    .with_description(help)
+                    .with_callback(self.callback(figure, Value::as_f64));
+                if !unit.is_empty() {
+                    builder = builder.with_unit(unit);
+                }
+                Box::new(builder.build())
+            }
+        };
         self.names.push(name);
-        self.handles.push(Box::new(handle));
+        self.handles.push(handle);
     }
-
-    /// A monotonic counter of whole counts.
-    fn counter(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        help: &'static str,
-        read: Read<u64>,
-    ) {
-        let handle = self
-            .meter
-            .u64_observable_counter(name)
-            .with_unit(unit)
-            .with_description(help)
-            .with_callback(self.callback(read))
-            .build();
-        self.keep(name, handle);
-    }
-
-    /// A monotonic counter of a real quantity; non-finite values are not observed.
-    fn counter_f64(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        help: &'static str,
-        read: Read<f64>,
-    ) {
-        let handle = self
-            .meter
-            .f64_observable_counter(name)
-            .with_unit(unit)
-            .with_description(help)
-            .with_callback(self.callback(move |r| finite(read(r))))
-            .build();
-        self.keep(name, handle);
-    }
-
-    /// An up-down counter: an additive amount that can go down.
-    fn up_down(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        help: &'static str,
-        read: Read<i64>,
-    ) {
-        let handle = self
-            .meter
-            .i64_observable_up_down_counter(name)
-            .with_unit(unit)
-            .with_description(help)
-            .with_callback(self.callback(read))
-            .build();
-        self.keep(name, handle);
-    }
-
-    /// A gauge of whole counts or flags.
-    fn gauge_u64(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        help: &'static str,
-        read: Read<u64>,
-    ) {
-        let handle = self
-            .meter
-            .u64_observable_gauge(name)
-            .with_unit(unit)
-            .with_description(help)
-            .with_callback(self.callback(read))
-            .build();
-        self.keep(name, handle);
-    }
-
-    /// A gauge of real values; non-finite values are not observed. An empty `unit` sets none.
-    fn gauge(
-        &mut self,
-        name: &'static str,
-        unit: &'static str,
-        help: &'static str,
-        read: Read<f64>,
-    ) {
-        let mut builder = self
-            .meter
-            .f64_observable_gauge(name)
-            .with_description(help)
-            .with_callback(self.callback(move |r| finite(read(r))));
-        if !unit.is_empty() {
-            builder = builder.with_unit(unit);
-        }
-        let handle = builder.build();
-        self.keep(name, handle);
-    }
-}
-
-/// `points` without the non-finite values.
-fn finite(mut points: Points<f64>) -> Points<f64> {
-    points.retain(|(value, _)| value.is_finite());
-    points
-}
-
-/// One point without attributes.
-fn one<T>(value: T) -> Points<T> {
-    vec![(value, Vec::new())]
-}
-
-/// One point without attributes when there is a value.
-fn maybe<T>(value: Option<T>) -> Points<T> {
-    value.map_or_else(Vec::new, one)
-}
-
-/// `phase=<name>`.
-fn phase(p: &PhaseReport) -> Vec<KeyValue> {
-    vec![KeyValue::new("phase", p.name.clone())]
-}
-
-/// One point per phase.
-fn per_phase<T>(report: &Report, value: impl Fn(&PhaseReport) -> T) -> Points<T> {
-    report.phases.iter().map(|p| (value(p), phase(p))).collect()
-}
-
-/// One point per phase that has a value.
-fn per_phase_opt<T>(report: &Report, value: impl Fn(&PhaseReport) -> Option<T>) -> Points<T> {
-    report
-        .phases
-        .iter()
-        .filter_map(|p| Some((value(p)?, phase(p))))
-        .collect()
-}
-
-/// Phases whose duration figures mean something: at least one run completed (cancelled runs
-/// have no duration).
-fn timed(p: &PhaseReport) -> bool {
-    p.window_runs > 0 || p.executions > p.cancelled
-}
-
-/// `stats` as `quantile`-attributed seconds (min and max as quantiles 0 and 1), each after
-/// `attributes`.
-fn quantiles(attributes: &[KeyValue], stats: &DurationStats) -> Points<f64> {
-    super::quantiles(stats)
-        .into_iter()
-        .map(|(q, ms)| {
-            let mut attributes = attributes.to_vec();
-            attributes.push(KeyValue::new("quantile", q));
-            (ms / MS_PER_S, attributes)
-        })
-        .collect()
-}
-
-/// A MB figure in whole bytes, when finite.
-fn bytes(mb: f64) -> Option<i64> {
-    let bytes = (mb * BYTES_PER_MB).round();
-    // `as` saturates; a finite figure of the sampler is far inside i64.
-    bytes.is_finite().then_some(bytes as i64)
-}
-
-/// A count as an `i64`, saturating.
-fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// The process's sampled resources, when the sampler has taken a sample.
-fn sampled(report: &Report) -> Option<&crate::report::ResourcesReport> {
-    let resources = &report.resources;
-    (resources.monitored && resources.samples > 0).then_some(resources)
-}
-
-/// Per-phase counts, durations, predictions and resources.
-fn phases(i: &mut Instruments<'_>) {
-    i.counter(
-        "analytics.phase.executions",
-        "{run}",
-        "Calls of the phase that ended: successes + failures + cancelled.",
-        |r| per_phase(r, |p| p.executions),
-    );
-    i.counter(
-        "analytics.phase.successes",
-        "{run}",
-        "Calls of the phase that returned anything but Err.",
-        |r| per_phase(r, |p| p.successes),
-    );
-    i.counter(
-        "analytics.phase.failures",
-        "{run}",
-        "Calls of the phase that returned Err or panicked.",
-        |r| per_phase(r, |p| p.failures),
-    );
-    i.counter(
-        "analytics.phase.panics",
-        "{run}",
-        "Calls of the phase that panicked (also counted in failures).",
-        |r| per_phase(r, |p| p.panics),
-    );
-    i.counter(
-        "analytics.phase.cancelled",
-        "{run}",
-        "Async calls of the phase dropped before they completed.",
-        |r| per_phase(r, |p| p.cancelled),
-    );
-    i.counter_f64(
-        "analytics.phase.time",
-        "s",
-        "Time spent in the phase over all its executions.",
-        |r| per_phase(r, |p| p.total_ms / MS_PER_S),
-    );
-    i.gauge(
-        "analytics.phase.duration",
-        "s",
-        "Duration quantiles of the phase's recent runs (quantile 0 is the shortest, 1 the longest).",
-        |r| {
-            r.phases
-                .iter()
-                .filter(|p| timed(p))
-                .flat_map(|p| quantiles(&phase(p), &p.duration_ms))
-                .collect()
-        },
-    );
-    i.gauge(
-        "analytics.phase.duration_mean",
-        "s",
-        "Mean duration of the phase's recent runs.",
-        |r| per_phase_opt(r, |p| timed(p).then_some(p.duration_ms.mean / MS_PER_S)),
-    );
-    i.gauge(
-        "analytics.phase.duration_stddev",
-        "s",
-        "Standard deviation of the durations of the phase's recent runs.",
-        |r| per_phase_opt(r, |p| timed(p).then_some(p.duration_ms.std_dev / MS_PER_S)),
-    );
-    i.gauge_u64(
-        "analytics.phase.window_runs",
-        "{run}",
-        "Recent runs of the phase that the duration figures summarise.",
-        |r| per_phase(r, |p| p.window_runs as u64),
-    );
-    i.gauge_u64(
-        "analytics.phase.failure_streak",
-        "{run}",
-        "Consecutive failures of the phase up to now.",
-        |r| per_phase(r, |p| p.failure_streak),
-    );
-    i.gauge(
-        "analytics.phase.failure_probability",
-        "1",
-        "Predicted probability that the phase's next run fails.",
-        |r| per_phase_opt(r, |p| Some(p.prediction?.failure_probability)),
-    );
-    i.gauge(
-        "analytics.phase.predicted_duration",
-        "s",
-        "Expected duration of the phase's next run.",
-        |r| per_phase_opt(r, |p| Some(p.prediction?.expected_ms / MS_PER_S)),
-    );
-    i.gauge(
-        "analytics.phase.predicted_duration_p90",
-        "s",
-        "90th percentile of the expected duration of the phase's next run.",
-        |r| per_phase_opt(r, |p| Some(p.prediction?.p90_ms / MS_PER_S)),
-    );
-    i.gauge(
-        "analytics.phase.prediction_confidence",
-        "1",
-        "Confidence in the phase's prediction.",
-        |r| per_phase_opt(r, |p| Some(p.prediction?.confidence)),
-    );
-    i.gauge(
-        "analytics.phase.cpu.utilization",
-        "1",
-        "Mean process CPU use while the phase ran (1 = one core busy).",
-        |r| per_phase_opt(r, |p| Some(p.resources?.cpu_percent / 100.0)),
-    );
-    i.gauge(
-        "analytics.phase.memory.delta",
-        "By",
-        "Process resident memory change attributed to the phase (negative: released).",
-        |r| per_phase_opt(r, |p| Some(p.resources?.rss_delta_mb * BYTES_PER_MB)),
-    );
-}
-
-/// Prediction counts and accuracy, anomaly counts.
-fn predictions(i: &mut Instruments<'_>) {
-    i.counter(
-        "analytics.prediction.made",
-        "{prediction}",
-        "Runs that started with a prediction available.",
-        |r| one(r.predictions.made),
-    );
-    i.counter(
-        "analytics.prediction.high_risk",
-        "{prediction}",
-        "Predicted runs whose failure probability reached predictive.confidence_threshold.",
-        |r| one(r.predictions.high_risk),
-    );
-    i.counter(
-        "analytics.prediction.scored",
-        "{prediction}",
-        "Predicted runs scored against their outcome.",
-        |r| one(r.predictions.accuracy.scored),
-    );
-    i.gauge(
-        "analytics.prediction.brier",
-        "1",
-        "Brier score of the failure predictions (mean squared error, 0 is perfect).",
-        |r| maybe(r.predictions.accuracy.brier),
-    );
-    i.gauge(
-        "analytics.prediction.brier_skill",
-        "1",
-        "1 - brier / the brier score of always predicting each phase's base rate.",
-        |r| maybe(r.predictions.accuracy.brier_skill),
-    );
-    i.gauge(
-        "analytics.prediction.duration_mape",
-        "1",
-        "Median absolute percentage error of the expected durations.",
-        |r| maybe(r.predictions.accuracy.duration_mape),
-    );
-    i.gauge(
-        "analytics.prediction.p90_coverage",
-        "1",
-        "Fraction of runs at or under their predicted p90 duration (ideal: 0.9).",
-        |r| maybe(r.predictions.accuracy.p90_coverage),
-    );
-    i.counter(
-        "analytics.anomalies",
-        "{anomaly}",
-        "Anomalies detected, by severity.",
-        |r| {
-            let by = &r.anomalies.by_severity;
-            [
-                ("low", by.low),
-                ("medium", by.medium),
-                ("high", by.high),
-                ("critical", by.critical),
-            ]
-            .into_iter()
-            .map(|(severity, n)| (n, vec![KeyValue::new("severity", severity)]))
-            .collect()
-        },
-    );
-    i.gauge_u64(
-        "analytics.anomaly.patterns",
-        "{pattern}",
-        "Keys with repeated anomalies (at least three within anomaly.window_size observations).",
-        |r| one(r.patterns.len() as u64),
-    );
-}
-
-/// The runtime's own memory and the process's resources.
-fn memory_and_resources(i: &mut Instruments<'_>) {
-    i.up_down(
-        "analytics.memory.usage",
-        "By",
-        "Memory held by the analytics runtime, by component.",
-        |r| {
-            r.memory
-                .components
-                .iter()
-                .map(|(c, n)| (signed(*n), vec![KeyValue::new("component", c.clone())]))
-                .collect()
-        },
-    );
-    i.counter(
-        "analytics.memory.cleanup.runs",
-        "{cleanup}",
-        "Passes of the memory manager's periodic cleanup.",
-        |r| one(r.memory.cleanup.runs),
-    );
-    i.counter(
-        "analytics.memory.cleanup.freed",
-        "By",
-        "Memory freed by the periodic cleanup.",
-        |r| one(r.memory.cleanup.bytes_freed),
-    );
-    i.up_down(
-        "analytics.process.memory.usage",
-        "By",
-        "Resident set size of the process at the last sample.",
-        |r| maybe(sampled(r).and_then(|s| bytes(s.rss_mb))),
-    );
-    i.gauge(
-        "analytics.process.memory.peak",
-        "By",
-        "Largest resident set size of the process seen.",
-        |r| maybe(sampled(r).map(|s| s.peak_rss_mb * BYTES_PER_MB)),
-    );
-    i.gauge(
-        "analytics.process.cpu.utilization",
-        "1",
-        "Process CPU use over the last sampling interval (1 = one core busy).",
-        |r| maybe(sampled(r).map(|s| s.cpu_percent / 100.0)),
-    );
-    i.gauge(
-        "analytics.process.cpu.mean_utilization",
-        "1",
-        "Mean process CPU use over all samples (1 = one core busy).",
-        |r| maybe(sampled(r).map(|s| s.mean_cpu_percent / 100.0)),
-    );
-    i.counter(
-        "analytics.process.samples",
-        "{sample}",
-        "Samples taken by the resource sampler.",
-        |r| maybe(sampled(r).map(|s| s.samples)),
-    );
-}
-
-/// Messages, objectives, tasks and quality metrics the application records.
-fn user_figures(i: &mut Instruments<'_>) {
-    /// `topic=<topic>`.
-    fn topic(t: &TopicReport) -> Vec<KeyValue> {
-        vec![KeyValue::new("topic", t.topic.clone())]
-    }
-    /// `objective=<name>`.
-    fn objective(o: &ObjectiveReport) -> Vec<KeyValue> {
-        vec![KeyValue::new("objective", o.name.clone())]
-    }
-    /// `task=<name>`.
-    fn task(t: &TaskReport) -> Vec<KeyValue> {
-        vec![KeyValue::new("task", t.name.clone())]
-    }
-
-    i.counter(
-        "analytics.messages",
-        "{message}",
-        "Messages recorded, by topic.",
-        |r| {
-            r.messages
-                .topics
-                .iter()
-                .map(|t| (t.count, topic(t)))
-                .collect()
-        },
-    );
-    i.counter(
-        "analytics.message.volume",
-        "By",
-        "Bytes of the messages recorded with a size, by topic.",
-        |r| {
-            r.messages
-                .topics
-                .iter()
-                .map(|t| (t.bytes, topic(t)))
-                .collect()
-        },
-    );
-    i.counter(
-        "analytics.message.overflowed",
-        "{message}",
-        "Messages of new topics counted under `other` (over memory.max_topics).",
-        |r| one(r.messages.overflowed),
-    );
-
-    i.gauge(
-        "analytics.objective.health",
-        "1",
-        "Latest health of the objective (1 = healthy).",
-        |r| {
-            let objectives = &r.objectives.objectives;
-            objectives
-                .iter()
-                .map(|o| (o.health, objective(o)))
-                .collect()
-        },
-    );
-    i.gauge(
-        "analytics.objective.progress",
-        "1",
-        "Latest progress of the objective, where reported.",
-        |r| {
-            let objectives = &r.objectives.objectives;
-            objectives
-                .iter()
-                .filter_map(|o| Some((o.progress?, objective(o))))
-                .collect()
-        },
-    );
-    i.counter(
-        "analytics.objective.updates",
-        "{update}",
-        "Health updates of the objective.",
-        |r| {
-            let objectives = &r.objectives.objectives;
-            objectives
-                .iter()
-                .map(|o| (o.updates, objective(o)))
-                .collect()
-        },
-    );
-    i.gauge_u64(
-        "analytics.objective.unhealthy_streak",
-        "{update}",
-        "Consecutive latest health updates of the objective below 0.5.",
-        |r| {
-            let objectives = &r.objectives.objectives;
-            objectives
-                .iter()
-                .map(|o| (o.unhealthy_streak, objective(o)))
-                .collect()
-        },
-    );
-
-    i.counter(
-        "analytics.tasks",
-        "{task}",
-        "Tasks recorded, by name.",
-        |r| r.tasks.tasks.iter().map(|t| (t.count, task(t))).collect(),
-    );
-    i.counter(
-        "analytics.task.failures",
-        "{task}",
-        "Tasks that failed, by name.",
-        |r| {
-            r.tasks
-                .tasks
-                .iter()
-                .map(|t| (t.failures, task(t)))
-                .collect()
-        },
-    );
-    i.gauge(
-        "analytics.task.duration",
-        "s",
-        "Completion time quantiles of the most recent tasks (quantile 0 is the shortest, 1 the longest).",
-        |r| {
-            r.tasks
-                .tasks
-                .iter()
-                .filter(|t| t.count > 0)
-                .flat_map(|t| quantiles(&task(t), &t.duration_ms))
-                .collect()
-        },
-    );
-    i.gauge(
-        "analytics.quality",
-        "",
-        "Latest value of the quality metric (in the metric's own unit).",
-        |r| {
-            let quality = &r.tasks.quality;
-            quality
-                .iter()
-                .map(|q| (q.last, vec![KeyValue::new("metric", q.metric.clone())]))
-                .collect()
-        },
-    );
-}
-
-/// The runtime's own health.
-fn runtime_health(i: &mut Instruments<'_>) {
-    i.gauge_u64(
-        "analytics.runtime.enabled",
-        "1",
-        "Whether the runtime measures phases (1) or not (0).",
-        |r| one(u64::from(r.enabled)),
-    );
-    i.gauge(
-        "analytics.runtime.uptime",
-        "s",
-        "Time since the runtime was created.",
-        |r| one(r.uptime_s),
-    );
-    i.gauge_u64(
-        "analytics.runtime.worker_running",
-        "1",
-        "Whether the background engine worker is running (1) or not (0).",
-        |r| one(u64::from(r.runtime.worker_running)),
-    );
-    i.counter(
-        "analytics.runtime.errors",
-        "{error}",
-        "Internal errors caught before they could reach user code, by component.",
-        |r| {
-            let errors = &r.runtime.errors_by_component;
-            errors
-                .iter()
-                .map(|(c, n)| (*n, vec![KeyValue::new("component", c.clone())]))
-                .collect()
-        },
-    );
-    i.gauge_u64(
-        "analytics.runtime.component_disabled",
-        "1",
-        "Components switched off after failing repeatedly (1 each).",
-        |r| {
-            let disabled = &r.runtime.components_disabled;
-            disabled
-                .iter()
-                .map(|c| (1, vec![KeyValue::new("component", c.clone())]))
-                .collect()
-        },
-    );
-    i.counter(
-        "analytics.runtime.phases_overflowed",
-        "{phase}",
-        "Phase names refused by memory.max_phases (their runs count under `other`).",
-        |r| one(r.runtime.phases_overflowed),
-    );
-    i.counter(
-        "analytics.runtime.runs_analysed",
-        "{run}",
-        "Runs the engines analysed.",
-        |r| one(r.runtime.runs_analysed),
-    );
-    i.counter(
-        "analytics.runtime.runs_not_analysed",
-        "{run}",
-        "Runs the engines never saw (too many between two engine ticks).",
-        |r| one(r.runtime.runs_not_analysed),
-    );
-    i.counter(
-        "analytics.runtime.values_ignored",
-        "{value}",
-        "Values refused because they were not finite or out of range.",
-        |r| one(r.runtime.values_ignored),
-    );
-    i.counter(
-        "analytics.runtime.handler_panics",
-        "{panic}",
-        "Anomaly handlers that panicked (caught).",
-        |r| one(r.runtime.handler_panics),
-    );
-    i.counter(
-        "analytics.runtime.snapshots_written",
-        "{snapshot}",
-        "Snapshots written.",
-        |r| one(r.runtime.snapshots_written),
-    );
-    i.counter(
-        "analytics.runtime.report_write_errors",
-        "{error}",
-        "Periodic report files that could not be written.",
-        |r| one(r.runtime.report_write_errors),
-    );
 }
 
 #[cfg(test)]
@@ -969,6 +519,7 @@ mod tests {
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
     use super::*;
+    use crate::export::catalogue::BYTES_PER_MB;
 
     /// How an instrument was exported.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -976,6 +527,7 @@ mod tests {
         Counter,
         UpDownCounter,
         Gauge,
+        Histogram,
     }
 
     /// One exported metric: its unit, kind, and values by attributes (`key=value,...`).
@@ -1027,7 +579,26 @@ mod tests {
                     .map(|p| (key(p.attributes()), f(p.value())))
                     .collect(),
             ),
-            _ => panic!("a histogram: no instrument of the export is one"),
+            // A histogram's points: `count`, `sum` and each bucket's count (`le=<bound>`),
+            // by attributes.
+            MetricData::Histogram(h) => (
+                Kind::Histogram,
+                h.data_points()
+                    .flat_map(|p| {
+                        let attributes = key(p.attributes());
+                        let mut out = vec![
+                            (format!("{attributes}#count"), p.count() as f64),
+                            (format!("{attributes}#sum"), f(p.sum())),
+                        ];
+                        let bounds = p.bounds().map(|b| b.to_string()).chain(["+Inf".into()]);
+                        for (le, n) in bounds.zip(p.bucket_counts()) {
+                            out.push((format!("{attributes}#le={le}"), n as f64));
+                        }
+                        out
+                    })
+                    .collect(),
+            ),
+            _ => panic!("an exponential histogram: no instrument of the export is one"),
         }
     }
 
@@ -1082,11 +653,7 @@ mod tests {
         let (provider, capture) = provider();
         let runtime = Runtime::new(crate::AnalyticsConfig::default());
         let registration = register(
-            Source {
-                runtime: runtime.clone(),
-                make_report: Box::new(move |_| make_report()),
-                cache: Mutex::new(Cache::default()),
-            },
+            Source::new(runtime.clone(), Box::new(move |_| make_report())),
             &provider.meter_with_scope(otel_scope()),
         );
         provider.force_flush().unwrap();
@@ -1153,10 +720,10 @@ mod tests {
             ("0.99", 0.0298),
             ("1", 0.03),
         ] {
-            let attributes = format!("phase=build,quantile={q}");
+            let attributes = format!("phase=build,window_quantile={q}");
             assert_point(
                 &c,
-                "analytics.phase.duration",
+                "analytics.phase.window_duration",
                 Kind::Gauge,
                 "s",
                 &attributes,
@@ -1164,10 +731,15 @@ mod tests {
             );
         }
         assert_eq!(
-            c["analytics.phase.duration"].points.len(),
+            c["analytics.phase.window_duration"].points.len(),
             10,
             "5 quantiles of 2 phases"
         );
+        // The histogram: exact bucket counts and sum, on the runtime's configured bounds
+        // (the sample's own bounds are a subset of none of them: the counts land by value).
+        let h = "analytics.phase.duration";
+        assert_point(&c, h, Kind::Histogram, "s", "phase=build#count", 3.0);
+        assert_point(&c, h, Kind::Histogram, "s", "phase=build#sum", 0.06);
         assert_point(
             &c,
             "analytics.phase.duration_mean",
@@ -1332,6 +904,29 @@ mod tests {
             "component=anomaly",
             2.0,
         );
+        // Every component's error and switch-off series exist from the start, at 0.
+        assert_point(
+            &c,
+            errors,
+            Kind::Counter,
+            "{error}",
+            "component=engine",
+            0.0,
+        );
+        let disabled = "analytics.runtime.component_disabled";
+        assert_point(&c, disabled, Kind::Gauge, "1", "component=engine", 0.0);
+        assert_eq!(
+            c[disabled].points.len(),
+            crate::faults::Component::ALL.len()
+        );
+        assert_point(
+            &c,
+            "analytics.process.cpu.time",
+            Kind::Counter,
+            "s",
+            "",
+            1.5,
+        );
         assert_point(&c, "analytics.runtime.enabled", Kind::Gauge, "1", "", 1.0);
         assert_point(&c, "analytics.runtime.uptime", Kind::Gauge, "s", "", 2.5);
     }
@@ -1357,9 +952,8 @@ mod tests {
             "analytics.messages",
             "analytics.message.volume",
             "analytics.tasks",
-            "analytics.task.duration",
+            "analytics.task.window_duration",
             "analytics.phase.cpu.utilization",
-            "analytics.runtime.component_disabled",
         ] {
             assert!(!c.contains_key(absent), "{absent}: {:?}", c.get(absent));
         }
@@ -1372,9 +966,19 @@ mod tests {
             !c.keys().any(|n| n.starts_with("analytics.phase.")),
             "{c:#?}"
         );
+        // The sample counter exists from the start, at 0, like every counter.
         assert!(
-            !c.keys().any(|n| n.starts_with("analytics.process.")),
+            !c.keys()
+                .any(|n| n.starts_with("analytics.process.") && n != "analytics.process.samples"),
             "{c:#?}"
+        );
+        assert_point(
+            &c,
+            "analytics.process.samples",
+            Kind::Counter,
+            "{sample}",
+            "",
+            0.0,
         );
         assert_point(&c, "analytics.runtime.enabled", Kind::Gauge, "1", "", 0.0);
         assert_point(
@@ -1393,14 +997,13 @@ mod tests {
         let (provider, capture) = provider();
         let runtime = Runtime::new(crate::AnalyticsConfig::default());
         let registration = register(
-            Source {
-                runtime: runtime.clone(),
-                make_report: Box::new(|_| {
+            Source::new(
+                runtime.clone(),
+                Box::new(|_| {
                     REPORTS.fetch_add(1, Ordering::Relaxed);
                     crate::export::sample::sample()
                 }),
-                cache: Mutex::new(Cache::default()),
-            },
+            ),
             &provider.meter(OTEL_SCOPE_NAME),
         );
         provider.force_flush().unwrap();
@@ -1430,14 +1033,29 @@ mod tests {
         provider.force_flush().unwrap();
         assert_eq!(executions(&capture.last()), Some(2.0));
 
-        // Unregistered: the runtime is released, and nothing is observed any more.
+        // The histogram got both runs, in the collections that followed them.
+        let histogram = &capture.last()["analytics.phase.duration"];
+        assert_eq!(histogram.points.get("phase=load#count"), Some(&2.0));
+
+        // Unregistered: the runtime is released, and nothing is observed any more (the
+        // histogram, a synchronous instrument, keeps the counts it had).
         let weak = Arc::downgrade(&registration.source);
         registration.unregister();
         assert!(weak.upgrade().is_none());
         runtime.start_phase("load").success();
         provider.force_flush().unwrap();
         let last = capture.last();
-        assert_eq!(last.keys().collect::<Vec<_>>(), ["app.probe"], "{last:#?}");
+        assert_eq!(
+            last.keys().collect::<Vec<_>>(),
+            ["analytics.phase.duration", "app.probe"],
+            "{last:#?}"
+        );
+        assert_eq!(
+            last["analytics.phase.duration"]
+                .points
+                .get("phase=load#count"),
+            Some(&2.0)
+        );
         provider.shutdown().unwrap();
         runtime.shutdown();
     }
@@ -1448,7 +1066,7 @@ mod tests {
         let runtime = Runtime::new(crate::AnalyticsConfig::default());
         let registration = register_otel_metrics(runtime.clone(), &provider.meter(OTEL_SCOPE_NAME));
         let names = registration.instrument_names();
-        let docs = include_str!("otel.rs");
+        let docs = include_str!("metrics.md");
         let mut unique = names.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -1474,17 +1092,72 @@ mod tests {
                 "{name}"
             );
             assert!(
-                docs.contains(&format!("/// | `{name}` |")),
+                docs.contains(&format!("| `{name}` |")),
                 "{name} is not in the docs' table"
             );
         }
-        let rows = docs
-            .lines()
-            .filter(|l| l.starts_with("/// | `analytics."))
+        // Every figure but the runtime's version (the scope's version) is an instrument.
+        let otel_figures = super::super::catalogue::figures(false)
+            .filter(|f| f.otel.is_some())
             .count();
-        assert_eq!(rows, names.len());
+        assert_eq!(otel_figures, names.len());
         drop(registration);
         provider.shutdown().unwrap();
         runtime.shutdown();
+    }
+
+    /// The values recorded into the histogram instruments: every one inside its bucket, and
+    /// together the new runs' exact total time.
+    #[test]
+    fn new_runs_are_recorded_in_their_buckets_with_the_exact_sum() {
+        let bounds = vec![0.001, 0.01, 0.1];
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut before: Option<DurationHistogram> = None;
+        let mut runs: Vec<u64> = Vec::new();
+        for round in 0..50 {
+            for _ in 0..(next() % 20) {
+                // Durations from 0 to ~1 s, some right on a bound.
+                let nanos = match next() % 5 {
+                    0 => 10_000_000,
+                    _ => (next() % 1_000_000_000) >> (next() % 12),
+                };
+                runs.push(nanos);
+            }
+            let mut buckets = crate::histogram::Buckets::new(&bounds);
+            for &r in &runs {
+                buckets.record(r);
+            }
+            let now = buckets.report();
+            let recorded = new_runs(before.as_ref(), &now);
+            let mut counts = vec![0u64; bounds.len() + 1];
+            let mut sum = 0.0;
+            for &(v, n) in &recorded {
+                let bucket = bounds.partition_point(|&b| b < v);
+                counts[bucket] += n;
+                sum += v * n as f64;
+            }
+            let expected: Vec<u64> = match &before {
+                Some(b) => now
+                    .counts
+                    .iter()
+                    .zip(&b.counts)
+                    .map(|(n, b)| n - b)
+                    .collect(),
+                None => now.counts.clone(),
+            };
+            assert_eq!(counts, expected, "round {round}: {recorded:?}");
+            let want = now.sum_s - before.as_ref().map_or(0.0, |b| b.sum_s);
+            assert!(
+                (sum - want).abs() <= 1e-9 * want.max(1.0),
+                "round {round}: {sum} != {want}: {recorded:?}"
+            );
+            before = Some(now);
+        }
     }
 }

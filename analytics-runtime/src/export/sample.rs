@@ -37,6 +37,18 @@ pub(super) fn sample() -> Report {
         }),
         total_ms: 60.0,
         window_runs: 3,
+        // 10 ms, 20 ms and 30 ms.
+        histogram: Some(crate::DurationHistogram {
+            bounds_s: vec![0.01, 0.025],
+            counts: vec![1, 1, 1],
+            sum_s: 0.06,
+            count: 3,
+        }),
+        site: Some(crate::report::SiteReport {
+            module_path: "app::pipeline".into(),
+            file: "src/pipeline.rs".into(),
+            line: 7,
+        }),
         ..PhaseReport::default()
     };
     let quoted = PhaseReport {
@@ -78,6 +90,7 @@ pub(super) fn sample() -> Report {
             peak_rss_mb: 3.0,
             cpu_percent: 50.0,
             mean_cpu_percent: f64::NAN,
+            cpu_seconds: 1.5,
         },
         objectives: ObjectivesReport {
             objectives: vec![ObjectiveReport {

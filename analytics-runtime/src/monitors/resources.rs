@@ -31,6 +31,8 @@ pub(crate) struct ResourceSample {
     pub(crate) rss_bytes: u64,
     /// Process CPU % over the interval since the previous sample (100 = one core busy).
     pub(crate) cpu_percent: f64,
+    /// CPU time the process has used since it started, in milliseconds.
+    pub(crate) cpu_ms: u64,
 }
 
 /// Reads the current process.
@@ -124,6 +126,7 @@ impl ProcessSampler {
         Some(ResourceSample {
             rss_bytes,
             cpu_percent,
+            cpu_ms,
         })
     }
 
@@ -234,6 +237,7 @@ impl ResourceTracker {
         self.latest = Some(ResourceSample {
             rss_bytes: rss,
             cpu_percent: cpu,
+            cpu_ms: sample.cpu_ms,
         });
         self.peak_rss_bytes = self.peak_rss_bytes.max(rss);
         self.cpu_sum += cpu;
@@ -271,6 +275,7 @@ impl ResourceTracker {
         let latest = self.latest.unwrap_or(ResourceSample {
             rss_bytes: 0,
             cpu_percent: 0.0,
+            cpu_ms: 0,
         });
         let mean_cpu_percent = if self.elapsed_s > 0.0 {
             // Time-weighted, so a short last interval (a sample taken for a report) counts for
@@ -289,6 +294,7 @@ impl ResourceTracker {
             peak_rss_mb: self.peak_rss_bytes as f64 / BYTES_PER_MB,
             cpu_percent: latest.cpu_percent,
             mean_cpu_percent,
+            cpu_seconds: latest.cpu_ms as f64 / 1e3,
         }
     }
 
@@ -359,6 +365,7 @@ mod tests {
         ResourceSample {
             rss_bytes: (rss_mb * MB as f64) as u64,
             cpu_percent,
+            cpu_ms: 0,
         }
     }
 
@@ -532,6 +539,7 @@ mod tests {
                     let s = ResourceSample {
                         rss_bytes: r,
                         cpu_percent: (i % 7) as f64 * 40.0,
+                        cpu_ms: i as u64,
                     };
                     t.record(s, e, &[(i % 3, b), (1, b), (usize::MAX, b)]);
                     assert_finite(&t, 3);

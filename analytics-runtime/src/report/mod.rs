@@ -109,6 +109,11 @@ pub struct PhaseReport {
     /// Empty until the engine has read the phase's runs.
     #[serde(default)]
     pub trend: Vec<TrendPoint>,
+    /// Every run's duration in fixed buckets (`export.duration_buckets`) since the runtime
+    /// started: what Prometheus's `histogram_quantile` aggregates across processes. `None`
+    /// until the engine has read the phase's runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<crate::DurationHistogram>,
 }
 
 /// One point of a phase's [`trend`](PhaseReport::trend): a span of consecutive runs
@@ -162,6 +167,10 @@ pub struct ResourcesReport {
     pub cpu_percent: f64,
     /// Mean process CPU % over all samples.
     pub mean_cpu_percent: f64,
+    /// CPU time the process had used since it started, at the last sample, in seconds (a
+    /// counter: its rate is the CPU use).
+    #[serde(default)]
+    pub cpu_seconds: f64,
 }
 
 /// Message counts and rates, per topic.
