@@ -75,7 +75,6 @@ pub(crate) fn ticks_to_nanos(ticks: u64) -> u64 {
 }
 
 /// Nanoseconds from the raw reading `start` to the raw reading `end` (0 if `end` is earlier).
-#[cfg(test)]
 pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
     ticks_to_nanos(end.saturating_sub(start))
 }
