@@ -65,6 +65,8 @@ mod runtime;
 mod scope;
 pub mod snapshot;
 mod stats;
+#[cfg(test)]
+mod test_rng;
 
 /// Measures every run of a phase function: its duration and its outcome.
 ///

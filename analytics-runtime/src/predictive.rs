@@ -414,25 +414,15 @@ fn median(v: &mut [f32]) -> Option<f32> {
 mod tests {
     use super::*;
 
-    /// splitmix64: a tiny deterministic generator, so the tests need no `rand`.
-    struct Rng(u64);
+    use crate::test_rng::Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        /// Uniform in (0, 1), never exactly 0 so `ln` is safe.
-        fn uniform(&mut self) -> f64 {
-            ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        }
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (self.uniform(), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-        }
+    /// What the predictor's tests draw beyond the shared generator.
+    trait Draws {
+        fn chance(&mut self, p: f64) -> bool;
+        fn lognormal(&mut self, median: f64, sigma: f64) -> f64;
+    }
+
+    impl Draws for Rng {
         fn chance(&mut self, p: f64) -> bool {
             self.uniform() < p
         }

@@ -4,29 +4,7 @@
 
 use super::{AnomalyDetector, AnomalySettings, DEFAULT_SCORE_THRESHOLD, severity_of_score};
 
-/// A small deterministic generator (splitmix64) for the test's samples.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
+use crate::test_rng::Rng;
 
 /// The shapes of stationary durations (milliseconds) the detector must stay quiet on.
 const SHAPES: [&str; 4] = ["normal", "lognormal", "bimodal", "heavy-tailed"];
