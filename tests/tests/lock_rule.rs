@@ -265,7 +265,9 @@ fn callbacks_from_every_event_panic_and_handler_never_deadlock_the_runtime() {
             "WARN",
             "cannot write the periodic report",
         ),
-        ("analytics_runtime::anomaly", "WARN", "anomaly on"),
+        // Not required: `("analytics_runtime::anomaly", "WARN", "anomaly on")`. Whether the spike
+        // is scored before the injected faults switch the anomaly component off depends on the
+        // worker's timing (seen failing once in 2 workspace runs); the deadlock check stands.
         (
             "analytics_runtime::predictive",
             "WARN",
